@@ -1,0 +1,1 @@
+"""The pycodesmall language server (pygls), installed as `pycodesmall.lsp_server`."""

@@ -1,0 +1,171 @@
+"""`PythonTokenizer`: byte-level BPE from Hugging Face `tokenizers`, with three variants.
+
+    bpe     plain byte-level BPE over the source (the baseline)
+    indent  BPE over the indentation transform of `pycodesmall.indentation`
+    ast     as `indent`, plus a statement-type marker in front of each statement
+
+The artifact is a standard `tokenizer.json`. The variant is recorded in it by the marker
+tokens it holds, so the file alone says how to use it. Special tokens (end of document and
+fill-in-the-middle) have fixed ids 0-4 and are only ever inserted by id: source text that
+happens to contain `<|endoftext|>` is encoded as ordinary text, which keeps every variant
+lossless for any string.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+from pycodesmall import indentation
+from pycodesmall.errors import ConfigError
+
+__all__ = ["PythonTokenizer", "VARIANTS", "SPECIAL_TOKENS"]
+
+VARIANTS = ("bpe", "indent", "ast")
+EOT, FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX, PAD = (
+    "<|endoftext|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|pad|>")
+SPECIAL_TOKENS = (EOT, FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX, PAD)
+
+# GPT-4-style split: words with one leading non-letter, numbers of at most three digits,
+# punctuation runs, newlines, and whitespace runs that keep the last space for the next word.
+_SPLIT_PATTERN = (r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
+                  r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+_INDENT_MARKERS = (indentation.INDENT4, indentation.INDENT, indentation.DEDENT, indentation.ESCAPE)
+_MARKER_RUN = re.compile("[\ue000-\ue0ff]+")
+
+
+def _markers_for(variant: str) -> tuple[str, ...]:
+    if variant == "bpe":
+        return ()
+    if variant == "indent":
+        return _INDENT_MARKERS
+    return indentation.MARKERS
+
+
+class PythonTokenizer:
+    """Encode Python source to ids and back, losslessly. Build with `train` or `from_file`."""
+
+    def __init__(self, tokenizer: Tokenizer):
+        self._tokenizer = tokenizer
+        self._tokenizer.encode_special_tokens = True
+        vocab = tokenizer.get_vocab()
+        missing = [t for t in SPECIAL_TOKENS if t not in vocab]
+        if missing:
+            raise ConfigError(f"tokenizer lacks special tokens {missing}; train it with pycodesmall")
+        if indentation.STATEMENT_TYPES and indentation.MARKERS[-1] in vocab:
+            self.variant = "ast"
+        elif indentation.INDENT4 in vocab:
+            self.variant = "indent"
+        else:
+            self.variant = "bpe"
+        self.eot_id, self.fim_prefix_id, self.fim_middle_id, self.fim_suffix_id, self.pad_id = (
+            vocab[t] for t in SPECIAL_TOKENS)
+
+    # --- building ------------------------------------------------------------------------
+
+    @classmethod
+    def train(cls, sources: Iterable[str], variant: str = "indent", vocab_size: int = 8192,
+              show_progress: bool = False) -> "PythonTokenizer":
+        """Train a `variant` tokenizer with `vocab_size` ids in all from source texts."""
+        if variant not in VARIANTS:
+            raise ConfigError(f"unknown tokenizer variant {variant!r}; choose from {', '.join(VARIANTS)}")
+        markers = _markers_for(variant)
+        base_size = vocab_size - len(markers)
+        if base_size < 256 + len(SPECIAL_TOKENS):
+            raise ConfigError(f"vocab_size {vocab_size} is too small: byte-level BPE needs at "
+                              f"least {256 + len(SPECIAL_TOKENS) + len(markers)} for this variant")
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(_SPLIT_PATTERN), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ])
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(
+            vocab_size=base_size, special_tokens=list(SPECIAL_TOKENS), show_progress=show_progress,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+
+        def pieces() -> Iterator[str]:
+            # Markers become added tokens after training; BPE never sees across them.
+            for src in sources:
+                text = transform(src, variant)
+                yield from (_MARKER_RUN.split(text) if markers else (text,))
+
+        tok.train_from_iterator(pieces(), trainer)
+        tok.add_tokens([AddedToken(m, normalized=False, special=False, single_word=False)
+                        for m in markers])
+        return cls(tok)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "PythonTokenizer":
+        path = Path(path)
+        if path.is_dir():
+            path = path / "tokenizer.json"
+        try:
+            return cls(Tokenizer.from_file(str(path)))
+        except Exception as e:  # tokenizers raises a bare Exception on malformed JSON
+            if not path.exists():
+                raise ConfigError(f"no tokenizer.json at {path}") from None
+            raise ConfigError(f"cannot read tokenizer {path}: {e}") from None
+
+    def save(self, directory: str | Path) -> None:
+        """Write tokenizer.json, and tokenizer_config.json for `transformers`."""
+        directory = Path(directory)
+        self._tokenizer.save(str(directory / "tokenizer.json"))
+        config = {
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "eos_token": EOT,
+            "pad_token": PAD,
+            "additional_special_tokens": [FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX],
+            "clean_up_tokenization_spaces": False,
+            "pycodesmall_variant": self.variant,
+        }
+        (directory / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
+
+    # --- use -----------------------------------------------------------------------------
+
+    @property
+    def vocab_size(self) -> int:
+        return self._tokenizer.get_vocab_size()
+
+    def encode(self, src: str) -> list[int]:
+        """Token ids of `src`; `decode` gives `src` back exactly."""
+        return self._tokenizer.encode(transform(src, self.variant), add_special_tokens=False).ids
+
+    def encode_batch(self, sources: list[str]) -> list[list[int]]:
+        texts = [transform(s, self.variant) for s in sources]
+        return [e.ids for e in self._tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        text = self._tokenizer.decode(list(ids), skip_special_tokens=True)
+        return text if self.variant == "bpe" else indentation.decode(text)
+
+    def encode_prompt(self, src: str) -> tuple[list[int], indentation.DecoderState | None]:
+        """Ids for a prompt that the model continues, and the state `decode_continuation` needs."""
+        if self.variant == "bpe":
+            return self.encode(src), None
+        markers = indentation.annotate_statements(src) if self.variant == "ast" else None
+        text, state = indentation.encode_prompt(src, markers)
+        return self._tokenizer.encode(text, add_special_tokens=False).ids, state
+
+    def decode_continuation(self, ids: Iterable[int], state: indentation.DecoderState | None) -> str:
+        """The text that generated `ids` add after a prompt from `encode_prompt`."""
+        text = self._tokenizer.decode(list(ids), skip_special_tokens=True)
+        if self.variant == "bpe":
+            return text
+        return indentation.decode(text, state.copy())
+
+    def token_text(self, token_id: int) -> str:
+        """A printable form of one token, for debugging and model cards."""
+        return self._tokenizer.id_to_token(token_id) or f"<{token_id}>"
+
+
+def transform(src: str, variant: str) -> str:
+    """The text that BPE sees for `src` under `variant` (identity for `bpe`)."""
+    if variant == "bpe":
+        return src
+    markers = indentation.annotate_statements(src) if variant == "ast" else None
+    return indentation.encode(src, markers)
