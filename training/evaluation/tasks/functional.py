@@ -1,0 +1,110 @@
+"""Functional correctness, shared by HumanEval and MBPP: generate, run the tests in the
+sandbox, score pass@k, classify failures and measure the generated code."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from pycodesmall.training.evaluation.code_measures import IDIOMS, measure_code
+from pycodesmall.training.evaluation.error_classes import CATEGORIES
+from pycodesmall.training.evaluation.generation import Generate, Request, Sampling
+from pycodesmall.training.evaluation.pass_at_k import (bootstrap_interval, pass_at_k,
+                                                       reportable_ks)
+from pycodesmall.training.evaluation.results import TaskResult
+from pycodesmall.training.evaluation.sandbox import Outcome, SandboxLimits, run_programs
+
+__all__ = ["Problem", "evaluate_functional", "score_functional", "summarise_code"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One test-checked problem. The candidate solution is `solution_prefix + completion`
+    and the program that checks it is the solution followed by `tests`. `reference` is a
+    completion known to pass (the oracle)."""
+
+    task_id: str
+    request: Request
+    solution_prefix: str
+    tests: str
+    reference: str
+
+    def solution(self, completion: str) -> str:
+        return self.solution_prefix + completion
+
+    def program(self, completion: str) -> str:
+        return f"{self.solution(completion)}\n\n{self.tests}\n"
+
+
+def evaluate_functional(name: str, problems: list[Problem], generate: Generate,
+                        sampling: Sampling, limits: SandboxLimits,
+                        workers: int | None) -> TaskResult:
+    completions = generate([problem.request for problem in problems], sampling)
+    flat = [(problem, completion) for problem, samples in zip(problems, completions)
+            for completion in samples]
+    outcomes = run_programs([problem.program(completion) for problem, completion in flat],
+                            limits, workers)
+    return score_functional(name, problems, completions, outcomes)
+
+
+def summarise_code(measures: list[dict]) -> dict:
+    """Aggregates of `measure_code` results: rates over all samples, the rest over the
+    samples that compile."""
+    total = len(measures)
+    valid = [m for m in measures if m["compile"] == "valid"]
+    statuses = Counter(m["compile"] for m in measures)
+    imports = [name for m in valid for name in m["imports"]]
+    unresolved = [name for m in valid for name in m["unresolved_imports"]]
+    lines = sum(m["lines"] for m in valid)
+    return {
+        "samples": total,
+        "compile_rate": len(valid) / total if total else 0.0,
+        "indentation_error_rate": (statuses["indentation_error"] + statuses["tab_error"]) / total
+        if total else 0.0,
+        "tab_error_rate": statuses["tab_error"] / total if total else 0.0,
+        "imports": len(imports),
+        "import_resolution_rate": 1.0 - len(unresolved) / len(imports) if imports else None,
+        "unresolved_imports": sorted(set(unresolved)),
+        "pep8_violations_per_line": sum(m["pep8_violations"] for m in valid) / lines
+        if lines else None,
+        "idioms_per_sample": {idiom: sum(m["idioms"][idiom] for m in valid) / len(valid)
+                              for idiom in IDIOMS} if valid else None,
+    }
+
+
+def score_functional(name: str, problems: list[Problem], completions: list[list[str]],
+                     outcomes: list[Outcome]) -> TaskResult:
+    """Per-sample records and the summary: pass@k with bootstrap intervals, error classes,
+    code measures and which sandbox isolation was in force."""
+    samples, per_problem, position = [], [], 0
+    for problem, problem_completions in zip(problems, completions):
+        passed = 0
+        for index, completion in enumerate(problem_completions):
+            outcome = outcomes[position]
+            position += 1
+            passed += outcome.passed
+            samples.append({"task_id": problem.task_id, "sample": index,
+                            "completion": completion, "category": outcome.category,
+                            "exception": outcome.exception, "message": outcome.message,
+                            "line": outcome.line, "duration_s": round(outcome.duration_s, 4),
+                            "code": measure_code(problem.solution(completion))})
+        per_problem.append((len(problem_completions), passed))
+    n = min((count for count, _ in per_problem), default=0)
+    summary = {"problems": len(problems), "samples_per_problem": n, "pass_at_k": {}}
+    for k in reportable_ks(n):
+        values = [pass_at_k(count, passed, k) for count, passed in per_problem]
+        low, high = bootstrap_interval(values)
+        summary["pass_at_k"][str(k)] = {"value": sum(values) / len(values),
+                                        "ci95": [low, high]}
+    categories = Counter(sample["category"] for sample in samples)
+    summary["categories"] = {category: categories[category] / len(samples) if samples else 0.0
+                             for category in CATEGORIES}
+    summary["code"] = summarise_code([sample["code"] for sample in samples])
+    summary["isolation"] = sorted({_describe(outcome.isolation) for outcome in outcomes
+                                   if outcome.isolation is not None})
+    return TaskResult(name, summary, samples)
+
+
+def _describe(isolation: dict) -> str:
+    """One line per distinct isolation level; normally every sample has the same."""
+    return ", ".join(f"{key}: {value}" for key, value in isolation.items())
