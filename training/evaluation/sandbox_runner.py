@@ -62,10 +62,10 @@ _BLOCKED_ON_IMPORT = {
     "subprocess": ("Popen", "call", "run", "check_call", "check_output", "getoutput",
                    "getstatusoutput"),
     "socket": ("socket", "create_connection", "create_server", "socketpair", "fromfd"),
+    "_posixsubprocess": ("fork_exec",),
 }
 # Modules a program could use to undo the limits or reach libc directly.
-_UNIMPORTABLE = ("ctypes", "_ctypes", "resource", "multiprocessing", "psutil", "pty",
-                 "_posixsubprocess")
+_UNIMPORTABLE = ("ctypes", "_ctypes", "resource", "multiprocessing", "psutil", "pty")
 
 
 def _libc():
