@@ -172,7 +172,7 @@ def test_process_and_library_escape_hatches_are_closed():
                 "import ctypes\n"]
     outcomes = run_programs(programs, GUARDED)
     assert [o.exception for o in outcomes] == ["PermissionError", "PermissionError",
-                                               "PermissionError", "ImportError"]
+                                               "PermissionError", "ModuleNotFoundError"]
 
 
 def test_output_flood_is_cut_by_the_file_size_limit():
