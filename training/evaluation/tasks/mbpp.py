@@ -19,10 +19,18 @@ from pycodesmall.training.evaluation.generation import Generate, Request
 from pycodesmall.training.evaluation.results import TaskResult
 from pycodesmall.training.evaluation.tasks.functional import Problem, evaluate_functional
 
-__all__ = ["ZERO_SHOT_STOP", "THREE_SHOT_STOP", "mbpp_problems", "evaluate"]
+__all__ = ["ZERO_SHOT_STOP", "THREE_SHOT_STOP", "KNOWN_REFERENCE_FAILURES", "mbpp_problems",
+           "evaluate"]
 
 ZERO_SHOT_STOP = ("\nclass", "\nassert", '\n"""', "\nprint", "\nif", "\n```")
 THREE_SHOT_STOP = ("[DONE]",)
+
+# Upstream reference solutions that fail in this harness, task_id -> reason. None do: all
+# 974 references of the full file (and the 11 challenge tests of the test split) and all
+# 427 of the sanitized file pass. Two details make that so. The full file's CRLF line
+# endings are normalised, and its test_setup_code goes after the solution, since in task
+# 367 the setup builds trees from the solution's own Node class (NameError otherwise).
+KNOWN_REFERENCE_FAILURES: dict[str, str] = {}
 
 
 def _description(record: dict) -> str:
