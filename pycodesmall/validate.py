@@ -54,7 +54,7 @@ def validate(prefix: str, completion: str, suffix: str = "") -> Validation:
     Where the file parses without the completion, the completion must keep it parsing. Where
     it did not parse before (a prompt that ends in an open block, a broken line further
     down), the completion must not add a syntax error of its own: the first error must stay
-    where it was. Candidates are tried from the whole completion down to single lines.
+    where it was, or move into the suffix no earlier than before. Candidates are tried from the whole completion down to single lines.
     """
     before_error = _first_syntax_error(prefix + suffix)
     before_region = None if before_error is None else _region(
@@ -68,18 +68,20 @@ def validate(prefix: str, completion: str, suffix: str = "") -> Validation:
             first_error = f"{error.msg} (line {error.lineno})"
         ok = error is None or (
             before_region is not None
-            and _region(source, error, len(prefix), len(candidate)) == before_region)
+            and _no_new_error(before_region, _region(source, error, len(prefix), len(candidate)),
+                              suffix))
         if ok:
             problems = _introduced_problems(prefix, candidate, suffix, error is None)
             return Validation(candidate, True, cut < len(completion),
                               None if cut == len(completion) else first_error, problems)
-    return Validation("", False, bool(completion), first_error)
+    # Nothing survives: only an empty completion is trivially valid.
+    return Validation("", not completion.strip(), bool(completion), first_error)
 
 
 def _line_cuts(completion: str) -> list[int]:
-    """The whole completion, then every cut just before a line break, longest first."""
+    """The whole completion, then every non-empty cut just before a line break, longest first."""
     cuts = {len(completion)} | {m.start() for m in _NEWLINE.finditer(completion)}
-    return sorted(cuts, reverse=True)
+    return sorted((c for c in cuts if c), reverse=True)
 
 
 def _first_syntax_error(source: str) -> SyntaxError | None:
@@ -102,6 +104,15 @@ def _region(source: str, error: SyntaxError, prefix_len: int, completion_len: in
     if offset < prefix_len + completion_len:
         return ("completion", offset - prefix_len, error.msg)
     return ("suffix", offset - prefix_len - completion_len, error.msg)
+
+
+def _no_new_error(before: tuple, after: tuple, suffix: str) -> bool:
+    if after == before:
+        return True
+    # At real code of the suffix, no earlier than before: the completion only uncovered a
+    # later error. An error at the end of the file is the completion's (an open block).
+    return (after[0] == "suffix" and bool(suffix[after[1]:].strip())
+            and (before[0] != "suffix" or after[1] >= before[1]))
 
 
 def _char_offset(source: str, lineno: int | None, col: int | None) -> int | None:
