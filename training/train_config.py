@@ -113,7 +113,11 @@ class TrainConfig:
     output: OutputSection = field(default_factory=OutputSection)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The config as the TOML tables it was read from (model sizes flat in `model`)."""
+        d = dataclasses.asdict(self)
+        sizes = d["model"].pop("sizes")
+        d["model"].update(sizes)
+        return d
 
     def model_config(self, vocab_size: int) -> ModelConfig:
         """The `ModelConfig` of this run, given the tokenizer's vocabulary size."""
