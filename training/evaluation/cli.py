@@ -12,8 +12,8 @@ from pycodesmall.training.evaluation.benchmark_data import DATA_DIR_ENV
 from pycodesmall.training.evaluation.config import EvalConfig
 from pycodesmall.training.evaluation.generation import Generate, generate_samples
 from pycodesmall.training.evaluation.results import build_result, write_result
-from pycodesmall.training.evaluation.scoring import Scorer, model_scorer
 from pycodesmall.training.evaluation.tasks import TASKS
+from pycodesmall.training.evaluation.tasks.bpb import Scorer, model_scorer
 
 __all__ = ["eval_command", "run_evaluation"]
 
@@ -34,13 +34,8 @@ def run_evaluation(task_names: list[str], config: EvalConfig, generate: Generate
     return paths
 
 
-def _tokenizer_id(model, model_id: str) -> str:
-    for owner, attribute in ((model.tokenizer, "name"), (model.config, "tokenizer"),
-                             (model.tokenizer, "variant")):
-        value = getattr(owner, attribute, None)
-        if isinstance(value, str) and value:
-            return value
-    return f"{model_id} (bundled)"
+def _tokenizer_id(model) -> str:
+    return f"{model.tokenizer.variant}-{model.tokenizer.vocab_size}"
 
 
 def _parse_tasks(value: str) -> list[str]:
@@ -62,6 +57,8 @@ def _parse_tasks(value: str) -> list[str]:
 @click.option("--top-p", default=0.95, show_default=True)
 @click.option("--max-new-tokens", default=384, show_default=True)
 @click.option("--seed", default=0, show_default=True)
+@click.option("--batch-size", default=8, show_default=True,
+              help="Prompts decoded together (each with its n samples).")
 @click.option("--limit", type=int, default=None,
               help="Only the first N problems/files per task (smoke runs).")
 @click.option("--mbpp-variant", type=click.Choice(["sanitized", "full"]), default="sanitized",
@@ -69,8 +66,6 @@ def _parse_tasks(value: str) -> list[str]:
 @click.option("--mbpp-shots", type=click.Choice(["0", "3"]), default="0", show_default=True)
 @click.option("--lines-per-file", default=10, show_default=True)
 @click.option("--functions-per-file", default=3, show_default=True)
-@click.option("--bpb-window", type=int, default=None,
-              help="Tokens per scoring window [default: the model's context].")
 @click.option("--timeout", default=10.0, show_default=True,
               help="Seconds per test program (wall clock; also its CPU-time limit).")
 @click.option("--workers", type=int, default=None, help="Parallel test programs [default: cores].")
@@ -83,11 +78,11 @@ def _parse_tasks(value: str) -> list[str]:
 @click.option("--output-dir", default="results/eval", show_default=True,
               type=click.Path(file_okay=False))
 @click.option("--device", default="cpu", show_default=True)
-@click.option("--backend", type=click.Choice(["torch", "onnx"]), default="torch",
+@click.option("--backend", type=click.Choice(["auto", "torch", "onnx"]), default="auto",
               show_default=True)
-def eval_command(model_name, tasks, n, temperature, top_p, max_new_tokens, seed, limit,
-                 mbpp_variant, mbpp_shots, lines_per_file, functions_per_file, bpb_window,
-                 timeout, workers, data_dir, corpus, output_dir, device, backend):
+def eval_command(model_name, tasks, n, temperature, top_p, max_new_tokens, seed, batch_size,
+                 limit, mbpp_variant, mbpp_shots, lines_per_file, functions_per_file, timeout,
+                 workers, data_dir, corpus, output_dir, device, backend):
     """Evaluate MODEL on HumanEval, MBPP, syntax validity, line completion and bits per byte."""
     task_names = _parse_tasks(tasks)
     missing_corpus = [name for name in task_names if name in CORPUS_TASKS and not corpus]
@@ -95,16 +90,15 @@ def eval_command(model_name, tasks, n, temperature, top_p, max_new_tokens, seed,
         raise click.UsageError(f"{', '.join(missing_corpus)} need(s) --corpus "
                                "(held-out files), or leave them out of --tasks")
     config = EvalConfig(n=n, temperature=temperature, top_p=top_p,
-                        max_new_tokens=max_new_tokens, seed=seed, limit=limit,
-                        mbpp_variant=mbpp_variant, mbpp_shots=int(mbpp_shots),
+                        max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size,
+                        limit=limit, mbpp_variant=mbpp_variant, mbpp_shots=int(mbpp_shots),
                         lines_per_file=lines_per_file, functions_per_file=functions_per_file,
-                        bpb_window=bpb_window, timeout_s=timeout, workers=workers,
-                        data_dir=data_dir, corpus=corpus)
+                        timeout_s=timeout, workers=workers, data_dir=data_dir, corpus=corpus)
     import pycodesmall
 
     model = pycodesmall.load(model_name, device=device, backend=backend)
     scorer = model_scorer(model) if "bpb" in task_names else None
     paths = run_evaluation(task_names, config, functools.partial(generate_samples, model),
-                           scorer, model_name, _tokenizer_id(model, model_name), output_dir)
+                           scorer, model_name, _tokenizer_id(model), output_dir)
     for path in paths:
         click.echo(str(path))

@@ -13,6 +13,7 @@ __all__ = ["EvalConfig"]
 
 # Where and how fast a run happens does not change its numbers.
 _NOT_HASHED = ("workers", "data_dir", "corpus")
+# batch_size stays hashed: with sampling, seeds are per batch.
 
 
 @dataclass(frozen=True)
@@ -22,12 +23,12 @@ class EvalConfig:
     top_p: float = 0.95
     max_new_tokens: int = 384
     seed: int = 0
+    batch_size: int = 8
     limit: int | None = None  # first N problems or files per task, for smoke runs
     mbpp_variant: str = "sanitized"  # or "full" (test split, task_ids 11-510)
     mbpp_shots: int = 0  # 0: description + one test as a docstring; 3: Austin et al.'s prompt
     lines_per_file: int = 10
     functions_per_file: int = 3
-    bpb_window: int | None = None  # tokens per scoring window; None: the model's context
     timeout_s: float = 10.0
     workers: int | None = None
     data_dir: str | None = None
@@ -44,7 +45,8 @@ class EvalConfig:
     @property
     def sampling(self) -> Sampling:
         return Sampling(n=self.n, temperature=self.temperature, top_p=self.top_p,
-                        max_new_tokens=self.max_new_tokens, seed=self.seed)
+                        max_new_tokens=self.max_new_tokens, seed=self.seed,
+                        batch_size=self.batch_size)
 
     @property
     def limits(self) -> SandboxLimits:

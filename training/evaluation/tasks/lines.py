@@ -28,7 +28,10 @@ class LinePrompt:
 
 def line_prompts(file: CorpusFile, per_file: int, seed: int) -> list[LinePrompt]:
     lines = file.text.splitlines(keepends=True)
-    candidates = [index for index, line in enumerate(lines) if index > 0 and line.strip()]
+    first_code = next((index for index, line in enumerate(lines) if line.strip()), len(lines))
+    # Only lines with some code before them: a prompt of blank lines gives nothing to go on.
+    candidates = [index for index, line in enumerate(lines)
+                  if index > first_code and line.strip()]
     chosen = random.Random(f"{seed}:{file.path}").sample(candidates,
                                                          min(per_file, len(candidates)))
     return [LinePrompt(origin=f"{file.path}:{index + 1}",
