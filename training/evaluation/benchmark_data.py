@@ -55,11 +55,15 @@ def load_humaneval(data_dir: str | os.PathLike | None = None) -> list[dict]:
     return list(read_problems().values())
 
 
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _normalise_newlines(record: dict) -> dict:
-    """The full MBPP file mixes CRLF into code and tests; generated code uses LF."""
-    return {key: (value.replace("\r\n", "\n") if isinstance(value, str) else
-                  [item.replace("\r\n", "\n") for item in value] if isinstance(value, list) else
-                  value)
+    """The full MBPP file mixes CRLF (and, in tasks 104 and 255, a lone CR) into code and
+    tests; generated code uses LF."""
+    return {key: (_lf(value) if isinstance(value, str) else
+                  [_lf(item) for item in value] if isinstance(value, list) else value)
             for key, value in record.items()}
 
 

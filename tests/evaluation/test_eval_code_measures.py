@@ -1,0 +1,62 @@
+import ast
+import textwrap
+
+from pycodesmall.training.evaluation.code_measures import (compile_status, idiom_counts,
+                                                           imported_modules, measure_code,
+                                                           module_resolves, pep8_violations)
+
+
+def test_compile_status_separates_indentation_from_other_syntax_errors():
+    assert compile_status("def f():\n    return 1\n") == "valid"
+    assert compile_status("def f():\nreturn 1\n") == "indentation_error"
+    assert compile_status("if x:\n    a = 1\n      b = 2\n") == "indentation_error"
+    assert compile_status("if x:\n\ta = 1\n        b = 2\n") == "tab_error"
+    assert compile_status("def f(:\n    pass\n") == "syntax_error"
+    assert compile_status("x = 1\0") == "syntax_error"
+    assert compile_status("x = '\\d'\n") == "valid"  # a warning, not an error
+
+
+def test_idioms_are_counted_from_the_ast():
+    source = textwrap.dedent("""\
+        import functools
+
+        @functools.lru_cache
+        @staticmethod
+        def numbers(path):
+            with open(path) as handle, open(path) as again:
+                yield from (int(line) for line in handle)
+            squares = [x * x for x in range(3)] + list({x for x in range(2)})
+            table = {k: v for k, v in zip("ab", "cd")}
+            print(f"{squares} {table}", f"{path!r}")
+
+        def plain():
+            def inner():
+                yield 1
+            return inner
+    """)
+    assert idiom_counts(ast.parse(source)) == {
+        "comprehensions": 3, "generator_expressions": 1, "decorators": 2,
+        "context_managers": 1, "f_strings": 2, "generator_functions": 2}
+
+
+def test_pep8_violations_are_counted():
+    assert pep8_violations("def f(a, b):\n    return a + b\n") == 0
+    # E231 (missing space after comma) and E111 (indent not a multiple of four); E226
+    # (a+b) is in pycodestyle's default ignore list.
+    assert pep8_violations("def f(a,b):\n  return a+b\n") == 2
+    assert pep8_violations("x = 1") == 0  # the missing final newline is the sample's cut
+
+
+def test_imports_resolve_against_the_interpreter():
+    tree = ast.parse("import os.path, json\nfrom collections import abc\nfrom . import x\n"
+                     "import no_such_module_xyz\n")
+    assert imported_modules(tree) == ["os", "json", "collections", "no_such_module_xyz"]
+    assert module_resolves("json") and not module_resolves("no_such_module_xyz")
+
+
+def test_measure_code_records_everything_for_valid_code_and_only_status_otherwise():
+    measures = measure_code("import nope_xyz\ndef f(xs):\n    return [x for x in xs]\n")
+    assert measures["compile"] == "valid"
+    assert measures["unresolved_imports"] == ["nope_xyz"]
+    assert measures["idioms"]["comprehensions"] == 1
+    assert measure_code("def f(:\n") == {"compile": "syntax_error", "lines": 1}
