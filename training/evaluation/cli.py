@@ -77,12 +77,14 @@ def _parse_tasks(value: str) -> list[str]:
               help="Held-out corpus split (gzip JSONL of {text, path, package, source}).")
 @click.option("--output-dir", default="results/eval", show_default=True,
               type=click.Path(file_okay=False))
+@click.option("--threads", type=int, default=None,
+              help="torch intra-op threads [default: torch's]; 1 is fastest on a busy machine.")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--backend", type=click.Choice(["auto", "torch", "onnx"]), default="auto",
               show_default=True)
 def eval_command(model_name, tasks, n, temperature, top_p, max_new_tokens, seed, batch_size,
                  limit, mbpp_variant, mbpp_shots, lines_per_file, functions_per_file, timeout,
-                 workers, data_dir, corpus, output_dir, device, backend):
+                 workers, data_dir, corpus, output_dir, threads, device, backend):
     """Evaluate MODEL on HumanEval, MBPP, syntax validity, line completion and bits per byte."""
     task_names = _parse_tasks(tasks)
     missing_corpus = [name for name in task_names if name in CORPUS_TASKS and not corpus]
@@ -95,7 +97,10 @@ def eval_command(model_name, tasks, n, temperature, top_p, max_new_tokens, seed,
                         lines_per_file=lines_per_file, functions_per_file=functions_per_file,
                         timeout_s=timeout, workers=workers, data_dir=data_dir, corpus=corpus)
     import pycodesmall
+    import torch
 
+    if threads:
+        torch.set_num_threads(threads)
     model = pycodesmall.load(model_name, device=device, backend=backend)
     scorer = model_scorer(model) if "bpb" in task_names else None
     paths = run_evaluation(task_names, config, functools.partial(generate_samples, model),
