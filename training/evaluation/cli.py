@@ -50,8 +50,9 @@ def _parse_tasks(value: str) -> list[str]:
 @click.command("eval")
 @click.option("--model", "model_name", required=True,
               help="Released model name or local directory with config.json and weights.")
-@click.option("--tasks", default=",".join(TASKS), show_default=True,
-              help="Comma-separated tasks.")
+@click.option("--tasks", default=None,
+              help=f"Comma-separated, from {','.join(TASKS)} [default: all; lines and bpb "
+                   "only with --corpus].")
 @click.option("--n", default=1, show_default=True, help="Samples per problem.")
 @click.option("--temperature", default=0.0, show_default=True, help="0 means greedy.")
 @click.option("--top-p", default=0.95, show_default=True)
@@ -85,7 +86,9 @@ def _parse_tasks(value: str) -> list[str]:
 def eval_command(model_name, tasks, n, temperature, top_p, max_new_tokens, seed, batch_size,
                  limit, mbpp_variant, mbpp_shots, lines_per_file, functions_per_file, timeout,
                  workers, data_dir, corpus, output_dir, threads, device, backend):
-    """Evaluate MODEL on HumanEval, MBPP, syntax validity, line completion and bits per byte."""
+    """Evaluate a model on HumanEval, MBPP, syntax validity, line completion and bits per byte."""
+    if tasks is None:
+        tasks = ",".join(name for name in TASKS if corpus or name not in CORPUS_TASKS)
     task_names = _parse_tasks(tasks)
     missing_corpus = [name for name in task_names if name in CORPUS_TASKS and not corpus]
     if missing_corpus:
