@@ -32,8 +32,8 @@ def test_an_empty_body_passes_no_humaneval_problem(data_dir):
     problems = humaneval_problems(data_dir)
     failures = failing(problems, [""] * len(problems))
     assert len(failures) == 164
-    assert {o.category for o in failures.values()} <= {"wrong_answer", "type_error",
-                                                        "attribute_error", "other"}
+    categories = {o.category for o in failures.values()}
+    assert categories <= {"wrong_answer", "type_error", "attribute_error", "other"}
 
 
 @pytest.mark.parametrize("variant, count", [("full", 500), ("sanitized", 427)])
@@ -50,4 +50,5 @@ def test_an_empty_completion_passes_no_mbpp_problem(data_dir):
     assert len(failures) == len(problems)
     # The function is simply missing, except where its name shadows a builtin:
     # task 126 asks for `sum(a, b)`, so the builtin `sum` raises a TypeError.
-    assert {task_id for task_id, o in failures.items() if o.category != "name_error"} == {"Mbpp/126"}
+    not_missing = {task_id for task_id, o in failures.items() if o.category != "name_error"}
+    assert not_missing == {"Mbpp/126"}

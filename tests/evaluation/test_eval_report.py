@@ -52,7 +52,8 @@ def test_results_round_trip_through_files(tmp_path):
 def test_report_renders_tables_from_results():
     text = render_report([humaneval_result()])
     assert "| tiny/model | humaneval | 2 | 10 | 25.0 [10.0, 40.0] | 50.0 [0.0, 100.0] | – |" in text
-    assert "| tiny/model | humaneval | 25.0 | 0.0 | 5.0 | 10.0 | 0.0 | 0.0 | 0.0 | 60.0 | 0.0 | 0.0 |" in text
+    assert ("| tiny/model | humaneval | 25.0 | 0.0 | 5.0 | 10.0 | 0.0 | 0.0 | 0.0 | 60.0 | 0.0 "
+            "| 0.0 |") in text
     # 2 samples: one compiles, one TabError; 2 PEP 8 violations over 4 lines.
     assert "| tiny/model | humaneval | 2 | 50.0 | 50.0 | 50.0 | 100.0 | 0.500 | 1.00 |" in text
     assert "## Line completion" not in text  # no such results, no such table

@@ -206,14 +206,15 @@ def test_harness_goes_on_after_attacks_and_classifies_every_program():
         "1 / 0": "other",
         "assert sum(range(10)) == 45": "passed",
     }
-    outcomes = run_programs(list(programs), SandboxLimits(timeout_s=2.0, cpu_s=2,
-                                                           memory_bytes=512 * 1024**2))
+    limits = SandboxLimits(timeout_s=2.0, cpu_s=2, memory_bytes=512 * 1024**2)
+    outcomes = run_programs(list(programs), limits)
     assert [o.category for o in outcomes] == list(programs.values())
     assert outcomes[5].exception == "TabError"
 
 
 def test_classification_follows_the_exception_hierarchy():
-    assert classify_exception(["TabError", "IndentationError", "SyntaxError"]) == "indentation_error"
+    tab_error = ["TabError", "IndentationError", "SyntaxError", "Exception"]
+    assert classify_exception(tab_error) == "indentation_error"
     assert classify_exception(["UnboundLocalError", "NameError"]) == "name_error"
     assert classify_exception(["ModuleNotFoundError", "ImportError"]) == "import_error"
     assert classify_exception(["AssertionError", "Exception"]) == "wrong_answer"

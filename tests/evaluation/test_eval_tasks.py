@@ -145,7 +145,8 @@ def test_bits_per_byte_is_total_bits_over_utf8_bytes(stdlib_corpus):
     # Two bytes per token, each token at probability 1/2: 1 bit per 2 bytes.
     pairs = bpb.Scorer(encode=lambda text: list(range(math.ceil(len(text.encode()) / 2))),
                        score=lambda ids: [-math.log(2)] * (len(ids) - 1), start_id=0)
-    assert bpb.evaluate(config, None, pairs).summary["bits_per_byte"] == pytest.approx(0.5, rel=1e-3)
+    half_bit = bpb.evaluate(config, None, pairs).summary["bits_per_byte"]
+    assert half_bit == pytest.approx(0.5, rel=1e-3)
 
 
 def test_corpus_tasks_need_a_corpus():

@@ -22,11 +22,8 @@ __all__ = ["DATA_DIR_ENV", "resolve_data_dir", "load_humaneval", "load_mbpp", "C
 
 DATA_DIR_ENV = "PYCODESMALL_EVAL_DATA"
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pycodesmall" / "eval"
-MBPP_URLS = {
-    "full": "https://raw.githubusercontent.com/google-research/google-research/master/mbpp/mbpp.jsonl",
-    "sanitized": "https://raw.githubusercontent.com/google-research/google-research/master/mbpp/sanitized-mbpp.json",
-}
 MBPP_FILES = {"full": "mbpp.jsonl", "sanitized": "sanitized-mbpp.json"}
+MBPP_URL = "https://raw.githubusercontent.com/google-research/google-research/master/mbpp/"
 MBPP_TEST_IDS = range(11, 511)  # Austin et al. (2021): 11-510 test, 1-10 few-shot prompts
 MBPP_PROMPT_IDS = (2, 3, 4)  # the three worked examples of the standard 3-shot prompt
 
@@ -72,7 +69,7 @@ def _download_mbpp(variant: str) -> Path:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(path.suffix + ".part")
-        urllib.request.urlretrieve(MBPP_URLS[variant], partial)
+        urllib.request.urlretrieve(MBPP_URL + MBPP_FILES[variant], partial)
         partial.replace(path)
     return path
 

@@ -105,6 +105,9 @@ def eval_command(model_name, tasks, n, temperature, top_p, max_new_tokens, seed,
     if threads:
         torch.set_num_threads(threads)
     model = pycodesmall.load(model_name, device=device, backend=backend)
+    if max_new_tokens >= model.context_length:
+        raise click.UsageError(f"--max-new-tokens {max_new_tokens} leaves no room for prompts "
+                               f"in this model's {model.context_length}-token context")
     scorer = model_scorer(model) if "bpb" in task_names else None
     paths = run_evaluation(task_names, config, functools.partial(generate_samples, model),
                            scorer, model_name, _tokenizer_id(model), output_dir)

@@ -36,7 +36,8 @@ class EvalConfig:
 
     def __post_init__(self):
         if self.mbpp_variant not in ("sanitized", "full"):
-            raise ValueError(f"mbpp_variant must be 'sanitized' or 'full', got {self.mbpp_variant!r}")
+            raise ValueError(
+                f"mbpp_variant must be 'sanitized' or 'full', got {self.mbpp_variant!r}")
         if self.mbpp_shots not in (0, 3):
             raise ValueError(f"mbpp_shots must be 0 or 3, got {self.mbpp_shots}")
         if self.n < 1:

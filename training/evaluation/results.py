@@ -93,6 +93,6 @@ def read_results(paths: list[str | os.PathLike]) -> list[dict]:
     results = []
     for file in files:
         data = json.loads(file.read_text(encoding="utf-8"))
-        if isinstance(data, dict) and data.get("schema_version") == SCHEMA_VERSION and "task" in data:
+        if isinstance(data, dict) and data.get("schema_version") == SCHEMA_VERSION:
             results.append(data)
     return results

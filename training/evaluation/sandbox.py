@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from pycodesmall.training.evaluation.error_classes import classify_exception
@@ -63,9 +63,6 @@ class Outcome:
     @property
     def passed(self) -> bool:
         return self.category == "passed"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _unprivileged_ids() -> tuple[int, int] | None:

@@ -78,9 +78,9 @@ def humaneval_function_prompts(data_dir: str | None) -> list[FunctionPrompt]:
 def _prompt_sources(config) -> dict[str, list[FunctionPrompt]]:
     sources = {}
     if config.corpus:
-        sources["corpus"] = [prompt for file in load_corpus_files(config.corpus)
-                             for prompt in corpus_function_prompts(file, config.functions_per_file,
-                                                                    config.seed)]
+        sources["corpus"] = [
+            prompt for file in load_corpus_files(config.corpus)
+            for prompt in corpus_function_prompts(file, config.functions_per_file, config.seed)]
     sources["humaneval"] = humaneval_function_prompts(config.data_dir)
     return {name: prompts[:config.limit] for name, prompts in sources.items()}
 
