@@ -1,9 +1,10 @@
-"""Run generated programs in isolated child processes and say how each one ended.
+"""Run generated programs in isolated processes and say how each one ended.
 
-Each program gets its own `python -I -S` process (see `sandbox_runner.py` for what the child
-does to itself), a throw-away working directory owned by an unprivileged user, and a
-wall-clock timeout after which its whole process group is killed. Many programs run in
-parallel: threads only wait on subprocesses, so a pool as large as the core count keeps
+A `Sandbox` keeps one runner process per worker (`sandbox_runner.py`). A runner forks a
+fresh child for every program and isolates it there: namespaces, a read-only filesystem
+but for a throw-away working directory, resource limits, an unprivileged user, an
+in-process guard, and a wall-clock timeout after which the child's whole process group
+is killed. Worker threads only wait on their runner, so as many workers as cores keep
 every core busy.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import ast
 import os
 import pwd
+import queue
 import select
 import signal
 import subprocess
@@ -24,11 +26,11 @@ from pathlib import Path
 
 from pycodesmall.training.evaluation.error_classes import classify_exception
 
-__all__ = ["SandboxLimits", "Outcome", "run_program", "run_programs"]
+__all__ = ["SandboxLimits", "Outcome", "Sandbox", "run_program", "run_programs"]
 
 RUNNER = Path(__file__).with_name("sandbox_runner.py")
-OUTPUT_TAIL_CHARS = 1000
 UNPRIVILEGED_USER = "nobody"
+RUNNER_GRACE_S = 15.0  # beyond the program's timeout, before a silent runner is replaced
 
 
 @dataclass(frozen=True)
@@ -75,57 +77,10 @@ def _unprivileged_ids() -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _read_available(fd: int) -> bytes:
-    """Whatever the child wrote, without blocking on a descendant that keeps the pipe open."""
-    os.set_blocking(fd, False)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except BlockingIOError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _send(process: subprocess.Popen, source: str) -> None:
-    try:
-        process.stdin.write(source.encode())
-        process.stdin.close()
-    except BrokenPipeError:  # the child died before reading; its exit status tells why
-        pass
-
-
-def _wait(process: subprocess.Popen, timeout_s: float) -> bool:
-    """Wait for exit; False on timeout. A pidfd wakes us the moment the child exits, where
-    `Popen.wait(timeout)` would poll with sleeps of up to 50 ms."""
-    try:
-        pidfd = os.pidfd_open(process.pid)
-    except (AttributeError, OSError):
-        try:
-            process.wait(timeout_s)
-            return True
-        except subprocess.TimeoutExpired:
-            return False
-    try:
-        return bool(select.select([pidfd], [], [], timeout_s)[0])
-    finally:
-        os.close(pidfd)
-
-
-def _report_of(pid: int, written: bytes) -> dict | None:
-    """The runner's own report line among whatever its forked copies wrote to the pipe
+def _report_of(pid: int, written: str) -> dict | None:
+    """The child's own report line among whatever its forked copies wrote to the pipe
     (each line is one write shorter than PIPE_BUF, hence never interleaved)."""
-    for line in written.decode(errors="replace").splitlines():
+    for line in written.splitlines():
         try:
             report = ast.literal_eval(line)
         except (ValueError, SyntaxError, MemoryError, RecursionError):
@@ -135,62 +90,137 @@ def _report_of(pid: int, written: bytes) -> dict | None:
     return None
 
 
-def _outcome_without_report(returncode: int, timed_out: bool) -> tuple[str, str | None, str]:
+def _ending_without_report(returncode: int, timed_out: bool) -> tuple[str, str]:
     if timed_out:
-        return "timeout", None, "wall-clock timeout"
+        return "timeout", "wall-clock timeout"
     if returncode == -signal.SIGXCPU:
-        return "timeout", None, "CPU-time limit"
+        return "timeout", "CPU-time limit"
     if returncode < 0:
-        return "other", None, f"killed by {signal.Signals(-returncode).name}"
-    return "other", None, f"exited with status {returncode} before reporting"
+        return "other", f"killed by {signal.Signals(-returncode).name}"
+    return "other", f"exited with status {returncode} before reporting"
+
+
+def _outcome(response: dict) -> Outcome:
+    report = _report_of(response["pid"], response["report"])
+    duration, tail = response["duration_s"], response["output_tail"]
+    if report is None or response["timed_out"]:
+        category, message = _ending_without_report(response["returncode"],
+                                                   response["timed_out"])
+        return Outcome(category, None, message, None, duration, tail, None)
+    if report["status"] == "passed":
+        return Outcome("passed", None, "", None, duration, tail, report["isolation"])
+    return Outcome(classify_exception(report["mro"]), report["exception"], report["message"],
+                   report["line"], duration, tail, report["isolation"])
+
+
+class _Runner:
+    """One runner process and the pipes to it; used by one thread at a time."""
+
+    def __init__(self, limits: SandboxLimits):
+        user = _unprivileged_ids()
+        arguments = ["-" if user is None else f"{user[0]}:{user[1]}",
+                     "1" if limits.guard else "0", str(limits.timeout_s),
+                     *(f"{name}={value}" for name, value in limits.rlimits().items())]
+        self.deadline_s = limits.timeout_s + RUNNER_GRACE_S
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-S", str(RUNNER), *arguments], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": tempfile.gettempdir()})
+        self.pending = b""
+
+    def run(self, source: str) -> dict | None:
+        """The runner's response for one program, or None if the runner died or hung."""
+        data = source.encode()
+        try:
+            self.process.stdin.write(b"%d\n" % len(data) + data)
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return None
+        line = self._read_line(time.monotonic() + self.deadline_s)
+        return None if line is None else ast.literal_eval(line.decode())
+
+    def _read_line(self, deadline: float) -> bytes | None:
+        fd = self.process.stdout.fileno()
+        while b"\n" not in self.pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        return line
+
+    def close(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            try:
+                pipe.close()
+            except OSError:  # unsent request bytes to a dead runner
+                pass
+
+
+class Sandbox:
+    """A pool of runners: `run` is thread-safe, `run_many` runs programs in parallel.
+
+    Use as a context manager, so runners are stopped when done.
+    """
+
+    def __init__(self, limits: SandboxLimits = SandboxLimits(), workers: int | None = None):
+        self.limits = limits
+        self.workers = workers or os.cpu_count() or 1
+        self._idle: queue.Queue[_Runner] = queue.Queue()
+        self._runners = [_Runner(limits) for _ in range(self.workers)]
+        for runner in self._runners:
+            self._idle.put(runner)
+
+    def run(self, source: str) -> Outcome:
+        """Run `source` as `__main__` in a fresh sandboxed process and classify how it ended."""
+        runner = self._idle.get()
+        response = None
+        try:
+            response = runner.run(source)
+        finally:
+            if response is None:  # the runner died or hung; nothing of it is trusted again
+                runner = self._replace(runner)
+            self._idle.put(runner)
+        return _outcome(response) if response is not None else Outcome(
+            "other", None, "sandbox runner failed", None, 0.0, "", None)
+
+    def _replace(self, runner: _Runner) -> _Runner:
+        runner.close()
+        fresh = _Runner(self.limits)
+        self._runners[self._runners.index(runner)] = fresh
+        return fresh
+
+    def run_many(self, sources: list[str]) -> list[Outcome]:
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return list(pool.map(self.run, sources))
+
+    def close(self) -> None:
+        for runner in self._runners:
+            runner.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def run_program(source: str, limits: SandboxLimits = SandboxLimits()) -> Outcome:
-    """Run `source` as `__main__` in a fresh sandboxed process and classify how it ended."""
-    user = _unprivileged_ids()
-    with tempfile.TemporaryDirectory(prefix="pycodesmall-sandbox-",
-                                     ignore_cleanup_errors=True) as root:
-        workdir = Path(root, "work")
-        workdir.mkdir(mode=0o700)
-        if user is not None:
-            os.chown(workdir, *user)
-        read_fd, write_fd = os.pipe()
-        arguments = [str(write_fd), "-" if user is None else f"{user[0]}:{user[1]}",
-                     "1" if limits.guard else "0",
-                     *(f"{name}={value}" for name, value in limits.rlimits().items())]
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(workdir),
-               "TMPDIR": str(workdir)}
-        start = time.monotonic()
-        with open(Path(root, "output"), "w+b") as output:
-            try:
-                process = subprocess.Popen(
-                    [sys.executable, "-I", "-S", str(RUNNER), *arguments],
-                    stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT,
-                    cwd=workdir, env=env, start_new_session=True, pass_fds=(write_fd,))
-            finally:
-                os.close(write_fd)
-            _send(process, source)
-            timed_out = not _wait(process, limits.timeout_s)
-            _kill_group(process.pid)  # also reaps descendants left behind
-            process.wait()
-            duration = time.monotonic() - start
-            report = _read_available(read_fd)
-            os.close(read_fd)
-            output.seek(0)
-            tail = output.read()[-OUTPUT_TAIL_CHARS:].decode(errors="replace")
-    result = _report_of(process.pid, report)
-    if result is None or timed_out:
-        category, exception, message = _outcome_without_report(process.returncode, timed_out)
-        return Outcome(category, exception, message, None, duration, tail, None)
-    if result["status"] == "passed":
-        return Outcome("passed", None, "", None, duration, tail, result["isolation"])
-    return Outcome(classify_exception(result["mro"]), result["exception"], result["message"],
-                   result["line"], duration, tail, result["isolation"])
+    """One program in a one-runner sandbox."""
+    with Sandbox(limits, workers=1) as sandbox:
+        return sandbox.run(source)
 
 
 def run_programs(sources: list[str], limits: SandboxLimits = SandboxLimits(),
                  workers: int | None = None) -> list[Outcome]:
-    """`run_program` over many sources in parallel, results in input order."""
-    workers = workers or os.cpu_count() or 1
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda source: run_program(source, limits), sources))
+    """Many programs in parallel, results in input order."""
+    with Sandbox(limits, workers) as sandbox:
+        return sandbox.run_many(sources)

@@ -1,22 +1,23 @@
-"""Child side of the sandbox: isolates itself, then runs one untrusted program.
+"""Sandbox runner: a small root process that runs untrusted programs, each in a fresh fork.
 
-`sandbox.py` starts this file by path as
-`python -I -S sandbox_runner.py RESULT_FD UID:GID|- GUARD RLIMIT_NAME=VALUE...`, with the
-program on stdin and the write end of a pipe on RESULT_FD. `-I -S` keeps the environment,
-the user's site and site-packages out: programs see the standard library only, as the
-benchmarks assume. Start-up cost is paid per sample, so this file imports only modules
-that are built in or tiny; socket, subprocess and shutil are blocked when the program
-imports them, not before.
+`sandbox.py` starts one runner per worker as
+`python -I -S sandbox_runner.py UID:GID|- GUARD TIMEOUT_S RLIMIT_NAME=VALUE...`. `-I -S`
+keeps the environment, the user's site and site-packages out: programs see the standard
+library only, as the benchmarks assume. Requests arrive on stdin (a line with the byte
+length of the source, then the source); for each one the runner writes one line to
+stdout, the `repr` of a dict that the parent reads with `ast.literal_eval`. Forking an
+interpreter that is already up costs about a millisecond, where starting one per program
+costs tens, and the runner itself never executes untrusted code.
 
-Order matters. While still root: new network and mount namespaces (no network device
-up, every mount read-only except the working directory) and hard resource limits; then
-drop to an unprivileged user; then, as a second layer inside the interpreter, replace
-process, signal, file-deletion and socket calls with ones that raise `PermissionError`.
-Only then is the program compiled and executed as `__main__`. The last thing written to
-the result pipe is one line, the `repr` of a dict saying how the program ended and which
-isolation was in force (the parent reads it with `ast.literal_eval`). A program that
-forges that line can only mislabel itself, not leave the sandbox, which is acceptable
-for model-generated code.
+Each program runs in a child of the runner, in its own session (so the whole group can
+be killed) and its own throw-away working directory. Order matters in the child. While
+still root: new network and mount namespaces (no network device up, every mount
+read-only except the working directory) and hard resource limits; then drop to an
+unprivileged user; then, as a second layer inside the interpreter, replace process,
+signal, file-deletion and socket calls with ones that raise `PermissionError`. Only then
+is the program compiled and executed as `__main__`. The child reports how it ended, and
+which isolation was in force, as one line on a pipe. A program that forges that line can
+only mislabel itself, not leave the sandbox, which is acceptable for model-generated code.
 """
 
 import builtins
@@ -25,8 +26,13 @@ import io
 import os
 import posix
 import resource
+import select
+import shutil
+import signal
 import struct
 import sys
+import tempfile
+import time
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -43,6 +49,7 @@ PR_SET_NO_NEW_PRIVS = 38
 CAPABILITY_VERSION_3 = 0x20080522
 CAP_DAC_READ_SEARCH = 2
 MESSAGE_CHARS = 500
+OUTPUT_TAIL_BYTES = 1000
 
 _BLOCKED_OS = (
     "system", "popen", "fork", "forkpty", "kill", "killpg", "setsid", "setpgid", "setuid",
@@ -252,15 +259,10 @@ def _last_sample_line(error: BaseException):
     return line
 
 
-def main() -> None:
-    result_fd, user, guard, *limit_items = sys.argv[1:]
-    result_fd, guard = int(result_fd), guard == "1"
-    user = None if user == "-" else tuple(int(part) for part in user.split(":"))
-    limits = {name: int(value) for name, value in (item.split("=") for item in limit_items)}
-    source = sys.stdin.read()
-    sys.stdin.close()
-    write = os.write
-    workdir = os.path.realpath(os.getcwd())
+def run_isolated(source: str, workdir: str, user, guard: bool, limits: dict) -> dict:
+    """In the forked child: isolate, run, and return the report."""
+    os.chdir(workdir)
+    os.environ.update(HOME=workdir, TMPDIR=workdir)
     libc = _libc()
     namespaces = enter_namespaces(libc)
     isolation = {"network": "namespace" if namespaces else "shared",
@@ -274,8 +276,121 @@ def main() -> None:
         disable_dangerous_calls(workdir)
     result = run(source)
     result["isolation"] = isolation
-    result["pid"] = os.getpid()  # forked copies of the program report too; only ours counts
-    write(result_fd, (repr(result) + "\n").encode())
+    return result
+
+
+def _child(source, workdir, output_fd, report_fd, user, guard, limits) -> None:
+    """Never returns: the child's stdio goes to the output file, every other descriptor of
+    the runner is closed, and the process ends with os._exit after reporting."""
+    try:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(output_fd, 1)
+        os.dup2(output_fd, 2)
+        os.closerange(3, report_fd)
+        os.closerange(report_fd + 1, 1 << 16)
+        report = run_isolated(source, workdir, user, guard, limits)
+        report["pid"] = os.getpid()  # forked copies of the program report too; ours counts
+        os.write(report_fd, (repr(report) + "\n").encode())
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:
+                pass
+        os._exit(0)
+
+
+def _wait(pid: int, timeout_s: float) -> int | None:
+    """The child's wait status, or None if it is still running after `timeout_s`. A pidfd
+    (Linux) wakes us the moment it exits; elsewhere we poll."""
+    if hasattr(os, "pidfd_open"):
+        pidfd = os.pidfd_open(pid)
+        try:
+            if not select.select([pidfd], [], [], timeout_s)[0]:
+                return None
+        finally:
+            os.close(pidfd)
+        return os.waitpid(pid, 0)[1]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.002)
+    return None
+
+
+def _read_available(fd: int) -> bytes:
+    """What the child wrote, without blocking on a descendant that keeps the pipe open."""
+    os.set_blocking(fd, False)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def run_one(source: str, user, guard: bool, limits: dict, timeout_s: float) -> dict:
+    root = tempfile.mkdtemp(prefix="pycodesmall-sandbox-")
+    try:
+        workdir = os.path.join(root, "work")
+        os.mkdir(workdir, 0o700)
+        if user is not None and os.geteuid() == 0:
+            os.chown(workdir, *user)
+        output_path = os.path.join(root, "output")
+        output_fd = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        report_read, report_write = os.pipe()
+        start = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            _child(source, workdir, output_fd, report_write, user, guard, limits)
+        os.close(output_fd)
+        os.close(report_write)
+        status = _wait(pid, timeout_s)
+        try:
+            # On timeout the program; in any case the descendants it left behind. A group
+            # id is not reused while any member lives, so this is safe after reaping.
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        timed_out = status is None
+        if timed_out:
+            status = os.waitpid(pid, 0)[1]
+        duration = time.monotonic() - start
+        report = _read_available(report_read)
+        os.close(report_read)
+        with open(output_path, "rb") as output:
+            output.seek(max(0, os.fstat(output.fileno()).st_size - OUTPUT_TAIL_BYTES))
+            tail = output.read()
+        return {"pid": pid, "returncode": os.waitstatus_to_exitcode(status),
+                "timed_out": timed_out, "duration_s": duration,
+                "report": report.decode(errors="replace"),
+                "output_tail": tail.decode(errors="replace")}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    user, guard, timeout_s, *limit_items = sys.argv[1:]
+    user = None if user == "-" else tuple(int(part) for part in user.split(":"))
+    guard, timeout_s = guard == "1", float(timeout_s)
+    limits = {name: int(value) for name, value in (item.split("=") for item in limit_items)}
+    requests, responses = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        header = requests.readline()
+        if not header:
+            return
+        source = requests.read(int(header)).decode()
+        response = run_one(source, user, guard, limits, timeout_s)
+        responses.write((repr(response) + "\n").encode())
+        responses.flush()
 
 
 if __name__ == "__main__":
