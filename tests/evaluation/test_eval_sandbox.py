@@ -18,10 +18,9 @@ import pytest
 
 from pycodesmall.training.evaluation.error_classes import classify_exception
 from pycodesmall.training.evaluation.sandbox import (Sandbox, SandboxLimits, run_program,
-                                                      run_programs)
+                                                     run_programs)
 
-FAST = SandboxLimits(timeout_s=2.0, cpu_s=2, memory_bytes=512 * 1024**2)
-GUARDED = FAST
+GUARDED = SandboxLimits(timeout_s=2.0, cpu_s=2, memory_bytes=512 * 1024**2)
 UNGUARDED = SandboxLimits(timeout_s=2.0, cpu_s=2, memory_bytes=512 * 1024**2, guard=False)
 
 
