@@ -71,8 +71,8 @@ def main() -> None:
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({k: report[k] for k in ("median_wall_time_s", "median_cpu_time_s",
-                                              "pass_at_1", "isolation")}))
+    headline = ("median_wall_time_s", "median_cpu_time_s", "pass_at_1", "isolation")
+    print(json.dumps({key: report[key] for key in headline}))
 
 
 if __name__ == "__main__":
