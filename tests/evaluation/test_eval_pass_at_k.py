@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from pycodesmall.training.evaluation.pass_at_k import (bootstrap_interval, mean_pass_at_k,
-                                                       pass_at_k, reportable_ks)
+from pycodesmall.training.evaluation.pass_at_k import (bootstrap_interval, pass_at_k,
+                                                       reportable_ks)
 
 
 def exact(n, c, k):
@@ -40,10 +40,6 @@ def test_reportable_ks_need_enough_samples():
     assert reportable_ks(1) == [1]
     assert reportable_ks(20) == [1, 10]
     assert reportable_ks(200) == [1, 10, 100]
-
-
-def test_mean_over_problems():
-    assert mean_pass_at_k([(10, 3), (10, 0), (10, 10)], 1) == pytest.approx((0.3 + 0 + 1) / 3)
 
 
 def test_bootstrap_interval_brackets_the_mean_and_is_reproducible():

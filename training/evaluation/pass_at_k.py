@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pass_at_k", "mean_pass_at_k", "bootstrap_interval", "reportable_ks"]
+__all__ = ["pass_at_k", "bootstrap_interval", "reportable_ks"]
 
 STANDARD_KS = (1, 10, 100)
 
@@ -33,11 +33,6 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 def reportable_ks(n: int) -> list[int]:
     """The standard k values that n samples per problem can estimate."""
     return [k for k in STANDARD_KS if k <= n]
-
-
-def mean_pass_at_k(counts: list[tuple[int, int]], k: int) -> float:
-    """Mean pass@k over problems given (n, c) per problem."""
-    return float(np.mean([pass_at_k(n, c, k) for n, c in counts]))
 
 
 def bootstrap_interval(values: list[float], confidence: float = 0.95,
