@@ -1,4 +1,6 @@
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,14 +21,20 @@ def tokenizer_dir(built_corpus, tmp_path_factory):
     return folder
 
 
-@pytest.fixture
-def shards(built_corpus, tokenizer_dir, tmp_path):
-    out = tmp_path / "shards"
+@pytest.fixture(scope="module")
+def packed(built_corpus, tokenizer_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("packed")
     result = CliRunner().invoke(data, ["pack", "--corpus", str(built_corpus), "--tokenizer",
                                        str(tokenizer_dir / "tokenizer.json"), "--out", str(out),
                                        "--batch-size", "7"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture
+def shards(packed, tmp_path):
+    """A fresh copy of the packed shards, for a test to corrupt."""
+    return Path(shutil.copytree(packed, tmp_path / "shards"))
 
 
 def test_pack_writes_every_file_followed_by_end_of_document(built_corpus, tokenizer_dir, shards):

@@ -100,14 +100,17 @@ class PyPI:
         # `--no-binary NAME` rather than `:all:`: pip would otherwise build every build
         # dependency (setuptools, hatchling, ...) from source too.
         for kind in ("--no-binary", "--only-binary"):
+            for leftover in folder.iterdir():  # a half-finished attempt must not pass for a result
+                leftover.unlink()
             command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
                        kind, requirement.name, str(requirement), "--dest", str(folder)]
             result = subprocess.run(command, capture_output=True, text=True)
             archive = _archive_in(folder)
             if result.returncode == 0 and archive:
                 return archive
-            errors.append(result.stderr.strip().splitlines()[-1:] or ["no archive"])
-        raise RuntimeError(f"pip download failed: {errors}")
+            lines = result.stderr.strip().splitlines()
+            errors.append(f"{kind}: {lines[-1] if lines else 'no archive'}")
+        raise RuntimeError(f"pip download failed ({'; '.join(errors)})")
 
 
 def _archive_in(folder: Path) -> Path | None:
