@@ -22,10 +22,12 @@ def test_each_planted_file_meets_its_filter(built_corpus):
     assert dropped["generated"]["files"] == 2  # api_pb2.py by name, schema.py by its header
     assert dropped["unparsable"]["files"] == 1
     assert dropped["long_lines"]["files"] == 1
+    assert dropped["too_small"]["files"] >= 1  # empty.py (and empty stdlib __init__ files)
     assert dropped["exact_duplicate"]["files"] >= 1
     assert dropped["near_duplicate"]["files"] >= 1
     assert dropped["contaminated"]["files"] == 1
     assert local_paths_kept(built_corpus) == {"stats.py", "analysis.ipynb"}
+    assert report(built_corpus)["packages"]["local:planted"]["files_in"] == 11  # not .hidden/
 
 
 def test_planted_humaneval_solution_is_listed(built_corpus):

@@ -1,4 +1,4 @@
-"""`data build`: stream every source file through the filters, dedup and decontamination into splits.
+"""`data build`: every source file through filters, dedup and decontamination into splits.
 
 The pipeline is one pass over the files in source order (stdlib, local, PyPI, Hugging
 Face), so memory holds only hashes and MinHash signatures, never the corpus. The first
@@ -28,7 +28,7 @@ from pycodesmall.training.corpus.decontamination import ContaminationIndex
 from pycodesmall.training.corpus.dedup import ExactDeduplicator, NearDeduplicator
 from pycodesmall.training.corpus.filters import FileFilter, decode, parses
 from pycodesmall.training.corpus.notebooks import notebook_to_python
-from pycodesmall.training.corpus.sources import SourceFile
+from pycodesmall.training.corpus.sources import Source, SourceFile
 from pycodesmall.training.corpus.sources.huggingface import HuggingFaceDataset
 from pycodesmall.training.corpus.sources.local import LocalFolder
 from pycodesmall.training.corpus.sources.pypi import PyPI
@@ -39,7 +39,8 @@ __all__ = ["build_corpus", "REPORT_NAME"]
 
 REPORT_NAME = "build_report.json"
 
-# Stages in pipeline order; the report counts the files and bytes that pass each one.
+# Stages in pipeline order; the report counts the files and bytes that pass each one
+# (bytes as stored up to `utf8`, then of the text, notebooks converted).
 STAGES = ("discovered", "licence", "utf8", "notebooks", "quality", "parse", "exact_dedup",
           "near_dedup", "decontamination")
 
@@ -106,9 +107,9 @@ def build_corpus(config: CorpusConfig) -> dict[str, Any]:
     return report
 
 
-def _sources(config: CorpusConfig) -> list:
+def _sources(config: CorpusConfig) -> list[Source]:
     s = config.sources
-    found: list = [Stdlib(s.stdlib)] if s.stdlib.enabled else []
+    found: list[Source] = [Stdlib(s.stdlib)] if s.stdlib.enabled else []
     found += [LocalFolder(local) for local in s.local]
     if s.pypi_manifest:
         found.append(PyPI(s.pypi_manifest, s.pypi_cache))
@@ -196,8 +197,8 @@ class _Pipeline:
         return text
 
 
-def _report(config: CorpusConfig, sources: list, stats: _Stats, contamination: ContaminationIndex,
-            wall_time: float) -> dict[str, Any]:
+def _report(config: CorpusConfig, sources: list[Source], stats: _Stats,
+            contamination: ContaminationIndex, wall_time: float) -> dict[str, Any]:
     splits = {s: {"files": 0, "bytes": 0, "packages": 0} for s in SPLITS}
     for p in stats.packages.values():
         if p.files_out:

@@ -18,7 +18,8 @@ PERMISSIVE, REJECTED, UNKNOWN = "permissive", "rejected", "unknown"
 
 _PERMISSIVE = re.compile(
     r"\b(MIT|BSD|0BSD|Apache|PSF|Python Software Foundation|Python-2\.0|ISC|Unlicense|Public Domain"
-    r"|CC0|Zlib|zlib|HPND|Expat|BSL-1\.0|Boost Software License|WTFPL|Historical Permission|Zope Public|ZPL)\b"
+    r"|CC0|Zlib|HPND|Expat|BSL-1\.0|Boost Software License|WTFPL|Historical Permission"
+    r"|Zope Public|ZPL)\b"
     r"|Permission is hereby granted, free of charge"
     r"|Redistribution and use in source and binary forms",
     re.IGNORECASE)

@@ -6,9 +6,11 @@ job (`pycodesmall.training.corpus.build`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["SourceFile"]
+__all__ = ["Source", "SourceFile"]
 
 CODE_SUFFIXES = (".py", ".ipynb")
 
@@ -24,3 +26,12 @@ class SourceFile:
     @property
     def package_key(self) -> str:
         return f"{self.source}:{self.package}"
+
+
+class Source(Protocol):
+    def files(self) -> Iterator[SourceFile]:
+        """Every candidate file, in a fixed order (the first copy of a duplicate is kept)."""
+
+    def provenance(self) -> list[dict]:
+        """What was read (names, versions, archive hashes), for the build report; complete
+        once `files` is exhausted."""

@@ -28,7 +28,8 @@ class HuggingFaceDataset:
         try:
             import datasets
         except ImportError:
-            raise MissingExtraError("datasets", "train", "Streaming a Hugging Face dataset") from None
+            raise MissingExtraError("datasets", "train",
+                                    "Streaming a Hugging Face dataset") from None
         c = self.config
         records = datasets.load_dataset(c.dataset, data_dir=c.data_dir or None, split=c.split,
                                         streaming=True)

@@ -114,9 +114,10 @@ class PyPI:
 
 
 def _archive_in(folder: Path) -> Path | None:
-    found = sorted(p for p in folder.glob("*") if p.name.endswith(_ARCHIVE_SUFFIXES)) if folder.is_dir() else []
+    if not folder.is_dir():
+        return None
+    found = sorted(p for p in folder.iterdir() if p.name.endswith(_ARCHIVE_SUFFIXES))
     return found[0] if found else None
-
 
 
 def _read_archive(archive: Path) -> tuple[list[tuple[str, bytes]], str, str]:
@@ -133,7 +134,8 @@ def _read_archive(archive: Path) -> tuple[list[tuple[str, bytes]], str, str]:
         top_level = len(inner) == 1 or (is_wheel and inner[0].endswith(".dist-info"))
         if inner[-1] in ("PKG-INFO", "METADATA") and top_level and not pkg_info:
             pkg_info = read().decode("utf-8", "replace")
-        elif _LICENCE_FILE.match(inner[-1]) and (top_level or "licenses" in inner) and not licence_text:
+        elif (_LICENCE_FILE.match(inner[-1]) and (top_level or "licenses" in inner)
+              and not licence_text):
             licence_text = read().decode("utf-8", "replace")
         elif name.endswith(CODE_SUFFIXES):
             members.append(("/".join(inner), read()))

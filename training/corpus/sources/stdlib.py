@@ -33,7 +33,8 @@ class Stdlib:
             package = entry.name if entry.is_dir() else entry.stem
             if wanted and package not in wanted:
                 continue
-            if entry.is_dir() and entry.name not in _SKIPPED_DIRS and not entry.name.startswith("config-"):
+            skipped = entry.name in _SKIPPED_DIRS or entry.name.startswith("config-")
+            if entry.is_dir() and not skipped:
                 paths = sorted(p for p in entry.rglob("*") if p.suffix in CODE_SUFFIXES
                                and p.is_file() and "__pycache__" not in p.parts)
             elif entry.is_file() and entry.suffix in CODE_SUFFIXES:
