@@ -66,7 +66,7 @@ def main() -> None:
               "median_wall_time_s": statistics.median(r["wall_time_s"] for r in runs),
               "median_cpu_time_s": statistics.median(r["cpu_time_s"] for r in runs),
               "runs": runs, "isolation": result.summary["isolation"],
-              "pass_at_1": result.summary["pass_at_k"]["1"]["value"],
+              "pass_at_1": result.summary["pass@1"],
               "git_commit": git_commit(), "hardware": hardware()}
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

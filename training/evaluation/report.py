@@ -8,7 +8,7 @@ import click
 
 from pycodesmall.training.evaluation.code_measures import IDIOMS
 from pycodesmall.training.evaluation.error_classes import CATEGORIES
-from pycodesmall.training.evaluation.results import read_results
+from pycodesmall.training.evaluation.results import RESULTS_ROOT, read_results
 
 __all__ = ["render_report", "report_command"]
 
@@ -27,11 +27,11 @@ def _number(value, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def _pass_cell(entry: dict | None) -> str:
-    if entry is None:
+def _pass_cell(summary: dict, k: int) -> str:
+    if f"pass@{k}" not in summary:
         return "–"
-    low, high = entry["ci95"]
-    return f"{_percent(entry['value'])} [{_percent(low)}, {_percent(high)}]"
+    low, high = summary[f"pass@{k}_ci95"]
+    return f"{_percent(summary[f'pass@{k}'])} [{_percent(low)}, {_percent(high)}]"
 
 
 def _functional(results: list[dict]) -> list[str]:
@@ -40,7 +40,7 @@ def _functional(results: list[dict]) -> list[str]:
         return []
     rows = [[r["model"], r["task"], str(r["summary"]["problems"]),
              str(r["summary"]["samples_per_problem"]),
-             *(_pass_cell(r["summary"]["pass_at_k"].get(k)) for k in ("1", "10", "100"))]
+             *(_pass_cell(r["summary"], k) for k in (1, 10, 100))]
             for r in chosen]
     categories = [[r["model"], r["task"],
                    *(_percent(r["summary"]["categories"][c]) for c in CATEGORIES)]
@@ -66,7 +66,7 @@ def _code_measures(results: list[dict]) -> list[str]:
             rows.append(_code_rows(r["model"], r["task"], r["summary"]["code"]))
         elif r["task"] == "syntax":
             rows += [_code_rows(r["model"], f"syntax ({source})", summary)
-                     for source, summary in r["summary"].items()]
+                     for source, summary in r["summary"]["sources"].items()]
     if not rows:
         return []
     header = ["model", "task", "samples", "compiles %", "IndentationError+TabError %",
@@ -119,10 +119,10 @@ def render_report(results: list[dict]) -> str:
 @click.option("--output", type=click.Path(dir_okay=False), default=None,
               help="Write the Markdown here instead of standard output.")
 def report_command(paths, output):
-    """Render result files (or folders of them, default results/eval) as Markdown tables."""
-    if not paths and not Path("results/eval").is_dir():
-        raise click.UsageError("no PATHS given and no results/eval folder here")
-    results = read_results(list(paths) or ["results/eval"])
+    """Render result files (or folders of them, default results/models) as Markdown tables."""
+    if not paths and not Path(RESULTS_ROOT).is_dir():
+        raise click.UsageError(f"no PATHS given and no {RESULTS_ROOT} folder here")
+    results = read_results(list(paths) or [RESULTS_ROOT])
     if not results:
         raise click.UsageError("no result files found")
     text = render_report(results)

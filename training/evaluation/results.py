@@ -18,9 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 __all__ = ["TaskResult", "build_result", "write_result", "read_results", "git_commit",
-           "hardware", "result_filename"]
+           "hardware", "result_filename", "default_output_dir", "RESULTS_ROOT"]
 
 SCHEMA_VERSION = 1
+RESULTS_ROOT = "results/models"
 _REPOSITORY = Path(__file__).resolve().parents[2]
 
 
@@ -69,16 +70,22 @@ def build_result(task: TaskResult, config, model_id: str, tokenizer_id: str,
             "summary": task.summary, "samples": task.samples}
 
 
-def result_filename(model_id: str, task_name: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", model_id.strip("/")).strip("_") or "model"
-    return f"{slug}__{task_name}.json"
+def default_output_dir(model_id: str) -> Path:
+    """`results/models/<model>/`, next to the release record that model cards are built
+    from (`training/release.py` reads `eval_*.json` there)."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(model_id).name or model_id).strip("_")
+    return Path(RESULTS_ROOT) / (slug or "model")
+
+
+def result_filename(task_name: str) -> str:
+    return f"eval_{task_name}.json"
 
 
 def write_result(result: dict, directory: str | os.PathLike) -> Path:
     """Write atomically (temporary file, then rename) and return the path."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / result_filename(result["model"], result["task"])
+    path = directory / result_filename(result["task"])
     partial = path.with_suffix(".json.part")
     partial.write_text(json.dumps(result, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     partial.replace(path)

@@ -90,12 +90,12 @@ def score_functional(name: str, problems: list[Problem], completions: list[list[
                             "code": measure_code(problem.solution(completion))})
         per_problem.append((len(problem_completions), passed))
     n = min((count for count, _ in per_problem), default=0)
-    summary = {"problems": len(problems), "samples_per_problem": n, "pass_at_k": {}}
+    # Flat headline numbers ("pass@1", "pass@1_ci95"), as model cards list top-level ones.
+    summary = {"problems": len(problems), "samples_per_problem": n}
     for k in reportable_ks(n):
         values = [pass_at_k(count, passed, k) for count, passed in per_problem]
-        low, high = bootstrap_interval(values)
-        summary["pass_at_k"][str(k)] = {"value": sum(values) / len(values),
-                                        "ci95": [low, high]}
+        summary[f"pass@{k}"] = sum(values) / len(values)
+        summary[f"pass@{k}_ci95"] = list(bootstrap_interval(values))
     categories = Counter(sample["category"] for sample in samples)
     summary["categories"] = {category: categories[category] / len(samples) if samples else 0.0
                              for category in CATEGORIES}

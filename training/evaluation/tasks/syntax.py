@@ -86,7 +86,8 @@ def _prompt_sources(config) -> dict[str, list[FunctionPrompt]]:
 
 
 def evaluate(config, generate: Generate, scorer=None) -> TaskResult:
-    summary, samples = {}, []
+    """Summary: the rates over all sources at the top, each source under "sources"."""
+    sources, samples = {}, []
     for source, prompts in _prompt_sources(config).items():
         completions = generate([prompt.request for prompt in prompts], config.sampling)
         measures = []
@@ -96,5 +97,10 @@ def evaluate(config, generate: Generate, scorer=None) -> TaskResult:
                 measures.append(code)
                 samples.append({"source": source, "origin": prompt.origin, "sample": index,
                                 "completion": completion, "code": code})
-        summary[source] = {"functions": len(prompts), **summarise_code(measures)}
+        sources[source] = {"functions": len(prompts), **summarise_code(measures)}
+    overall = summarise_code([sample["code"] for sample in samples])
+    summary = {"functions": sum(s["functions"] for s in sources.values()),
+               **{key: overall[key] for key in ("samples", "compile_rate",
+                                                "indentation_error_rate", "tab_error_rate")},
+               "sources": sources}
     return TaskResult("syntax", summary, samples)
