@@ -103,7 +103,7 @@ def test_syntax_task_measures_validity_and_indentation_errors(data_dir, stdlib_c
 def test_corpus_prompts_are_signature_and_docstring(stdlib_corpus):
     from pycodesmall.training.evaluation.benchmark_data import load_corpus_files
 
-    file = load_corpus_files(stdlib_corpus)[0]  # textwrap
+    file = next(load_corpus_files(stdlib_corpus))  # textwrap
     prompts = syntax.corpus_function_prompts(file, per_file=10, seed=0)
     assert {p.origin for p in prompts} >= {"Lib/textwrap.py:dedent", "Lib/textwrap.py:indent"}
     dedent = next(p for p in prompts if p.origin.endswith(":dedent"))

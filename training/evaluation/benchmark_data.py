@@ -11,9 +11,11 @@ beyond the standard library is needed when the files are local.
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import os
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,13 +119,13 @@ class CorpusFile:
     source: str
 
 
-def load_corpus_files(path: str | os.PathLike, limit: int | None = None) -> list[CorpusFile]:
-    """Files of a corpus split: gzip (or plain) JSONL, one {text, path, package, source}
-    object per line, in file order."""
-    files = []
-    for record in _read_jsonl(Path(path)):
-        files.append(CorpusFile(record["text"], record.get("path", ""),
-                                record.get("package", ""), record.get("source", "")))
-        if limit is not None and len(files) >= limit:
-            break
-    return files
+def load_corpus_files(path: str | os.PathLike, limit: int | None = None) -> Iterator[CorpusFile]:
+    """Files of a corpus split, read lazily in file order: gzip (or plain) JSONL, one
+    {text, path, package, source} object per line."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as lines:
+        records = (json.loads(line) for line in lines if line.strip())
+        for record in itertools.islice(records, limit):
+            yield CorpusFile(record["text"], record.get("path", ""), record.get("package", ""),
+                             record.get("source", ""))

@@ -9,6 +9,7 @@ completion task, with Levenshtein in place of a fuzzy-matching library).
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 
@@ -59,9 +60,9 @@ def edit_similarity(prediction: str, target: str) -> float:
 def evaluate(config, generate: Generate, scorer=None) -> TaskResult:
     if not config.corpus:
         raise ValueError("the lines task needs held-out corpus files (--corpus)")
-    prompts = [prompt for file in load_corpus_files(config.corpus)
-               for prompt in line_prompts(file, config.lines_per_file, config.seed)]
-    prompts = prompts[:config.limit]
+    prompts = list(itertools.islice(
+        (prompt for file in load_corpus_files(config.corpus)
+         for prompt in line_prompts(file, config.lines_per_file, config.seed)), config.limit))
     completions = generate([prompt.request for prompt in prompts], config.sampling)
     samples = []
     for prompt, prompt_completions in zip(prompts, completions):

@@ -10,6 +10,7 @@ indentation-aware tokenizer is meant to remove, plus the code measures of every 
 from __future__ import annotations
 
 import ast
+import itertools
 import random
 import warnings
 from dataclasses import dataclass
@@ -78,11 +79,12 @@ def humaneval_function_prompts(data_dir: str | None) -> list[FunctionPrompt]:
 def _prompt_sources(config) -> dict[str, list[FunctionPrompt]]:
     sources = {}
     if config.corpus:
-        sources["corpus"] = [
-            prompt for file in load_corpus_files(config.corpus)
-            for prompt in corpus_function_prompts(file, config.functions_per_file, config.seed)]
-    sources["humaneval"] = humaneval_function_prompts(config.data_dir)
-    return {name: prompts[:config.limit] for name, prompts in sources.items()}
+        sources["corpus"] = list(itertools.islice(
+            (prompt for file in load_corpus_files(config.corpus)
+             for prompt in corpus_function_prompts(file, config.functions_per_file, config.seed)),
+            config.limit))
+    sources["humaneval"] = humaneval_function_prompts(config.data_dir)[:config.limit]
+    return sources
 
 
 def evaluate(config, generate: Generate, scorer=None) -> TaskResult:
