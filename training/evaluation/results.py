@@ -61,10 +61,11 @@ def hardware() -> dict:
 
 
 def build_result(task: TaskResult, config, model_id: str, tokenizer_id: str,
-                 wall_time_s: float) -> dict:
+                 wall_time_s: float, commit: str | None = None) -> dict:
+    """`commit`: the code that ran, taken when the run started (default: HEAD now)."""
     return {"schema_version": SCHEMA_VERSION, "task": task.name, "model": model_id,
             "tokenizer": tokenizer_id, "config": config.to_dict(),
-            "config_hash": config.config_hash(), "git_commit": git_commit(),
+            "config_hash": config.config_hash(), "git_commit": commit or git_commit(),
             "hardware": hardware(), "wall_time_s": round(wall_time_s, 3),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "summary": task.summary, "samples": task.samples}
