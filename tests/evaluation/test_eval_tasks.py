@@ -173,3 +173,8 @@ def test_config_hash_ignores_where_and_how_fast_but_not_what():
     assert EvalConfig(n=5).config_hash() != base.config_hash()
     with pytest.raises(ValueError):
         EvalConfig(mbpp_shots=2)
+
+
+def test_cpu_time_binds_and_the_wall_clock_allows_waiting_for_a_core():
+    limits = EvalConfig(timeout_s=4.0).limits
+    assert (limits.cpu_s, limits.timeout_s) == (4, 12.0)

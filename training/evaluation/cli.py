@@ -69,7 +69,7 @@ def _parse_tasks(value: str) -> list[str]:
 @click.option("--lines-per-file", default=10, show_default=True)
 @click.option("--functions-per-file", default=3, show_default=True)
 @click.option("--timeout", default=10.0, show_default=True,
-              help="Seconds per test program (wall clock; also its CPU-time limit).")
+              help="CPU seconds per test program (the wall clock allows 3 times as long).")
 @click.option("--workers", type=int, default=None, help="Parallel test programs [default: cores].")
 @click.option("--data-dir", envvar=DATA_DIR_ENV, default=None,
               type=click.Path(exists=True, file_okay=False),
