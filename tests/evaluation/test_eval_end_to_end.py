@@ -79,8 +79,8 @@ def test_eval_command_runs_every_task_on_a_saved_model(tiny_model_dir, data_dir,
 
 
 def test_eval_command_rejects_bad_requests_before_loading_a_model():
-    missing_corpus = CliRunner().invoke(eval_command, ["--model", "no-such-model",
-                                                      "--tasks", "humaneval,bpb"])
+    arguments = ["--model", "no-such-model", "--tasks", "humaneval,bpb"]
+    missing_corpus = CliRunner().invoke(eval_command, arguments)
     assert missing_corpus.exit_code == 2 and "bpb need(s) --corpus" in missing_corpus.output
     unknown = CliRunner().invoke(eval_command, ["--model", "no-such-model", "--tasks", "hmm"])
     assert unknown.exit_code == 2 and "unknown task(s) hmm" in unknown.output
