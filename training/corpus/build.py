@@ -80,7 +80,7 @@ class _Stats:
 
 def build_corpus(config: CorpusConfig) -> dict[str, Any]:
     """Build the corpus described by `config`; returns the report it also writes."""
-    started = time.time()
+    started, commit = time.time(), _git_commit()  # the code that runs, not HEAD at the end
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     sources = _sources(config)
@@ -102,7 +102,8 @@ def build_corpus(config: CorpusConfig) -> dict[str, Any]:
             w.close()
     for s in SPLITS:
         (out / f"{s}.jsonl.gz.tmp").replace(out / f"{s}.jsonl.gz")
-    report = _report(config, sources, pipeline.stats, contamination, time.time() - started)
+    report = _report(config, sources, pipeline.stats, contamination, commit,
+                     time.time() - started)
     (out / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return report
 
@@ -198,7 +199,8 @@ class _Pipeline:
 
 
 def _report(config: CorpusConfig, sources: list[Source], stats: _Stats,
-            contamination: ContaminationIndex, wall_time: float) -> dict[str, Any]:
+            contamination: ContaminationIndex, commit: str | None,
+            wall_time: float) -> dict[str, Any]:
     splits = {s: {"files": 0, "bytes": 0, "packages": 0} for s in SPLITS}
     for p in stats.packages.values():
         if p.files_out:
@@ -211,7 +213,7 @@ def _report(config: CorpusConfig, sources: list[Source], stats: _Stats,
     return {
         "config": config.to_dict(),
         "config_sha256": config.sha256(),
-        "git_commit": _git_commit(),
+        "git_commit": commit,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "wall_time_s": round(wall_time, 1),
