@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import platform
-import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from pycodesmall.training.corpus.sources.local import LocalFolder
 from pycodesmall.training.corpus.sources.pypi import PyPI
 from pycodesmall.training.corpus.sources.stdlib import Stdlib
 from pycodesmall.training.corpus.split import SPLITS, assign_split
+from pycodesmall.training.provenance import provenance
 
 __all__ = ["build_corpus", "REPORT_NAME"]
 
@@ -81,6 +80,7 @@ class _Stats:
 def build_corpus(config: CorpusConfig) -> dict[str, Any]:
     """Build the corpus described by `config`; returns the report it also writes."""
     started = time.time()
+    run_record = provenance(config.to_dict())  # taken first: the code that runs, not HEAD at the end
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     sources = _sources(config)
@@ -102,7 +102,8 @@ def build_corpus(config: CorpusConfig) -> dict[str, Any]:
             w.close()
     for s in SPLITS:
         (out / f"{s}.jsonl.gz.tmp").replace(out / f"{s}.jsonl.gz")
-    report = _report(config, sources, pipeline.stats, contamination, time.time() - started)
+    report = {**run_record, "wall_time_s": round(time.time() - started, 1),
+              **_counts(config, sources, pipeline.stats, contamination)}
     (out / REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return report
 
@@ -197,8 +198,8 @@ class _Pipeline:
         return text
 
 
-def _report(config: CorpusConfig, sources: list[Source], stats: _Stats,
-            contamination: ContaminationIndex, wall_time: float) -> dict[str, Any]:
+def _counts(config: CorpusConfig, sources: list[Source], stats: _Stats,
+            contamination: ContaminationIndex) -> dict[str, Any]:
     splits = {s: {"files": 0, "bytes": 0, "packages": 0} for s in SPLITS}
     for p in stats.packages.values():
         if p.files_out:
@@ -209,12 +210,6 @@ def _report(config: CorpusConfig, sources: list[Source], stats: _Stats,
     for p in stats.packages.values():
         by_source[p.source] += p.bytes_out
     return {
-        "config": config.to_dict(),
-        "config_sha256": config.sha256(),
-        "git_commit": _git_commit(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "wall_time_s": round(wall_time, 1),
         "sources": [record for source in sources for record in source.provenance()],
         "stages": {name: vars(t) for name, t in stats.passed.items()},
         "dropped": {reason: vars(t) for reason, t in sorted(stats.dropped.items())},
@@ -233,15 +228,3 @@ def _report(config: CorpusConfig, sources: list[Source], stats: _Stats,
                      for key, p in sorted(stats.packages.items())},
     }
 
-
-def _git_commit() -> str | None:
-    """HEAD of the repository this code runs from, with "-dirty" for uncommitted changes."""
-    here = Path(__file__).parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return commit + ("-dirty" if dirty else "")

@@ -7,8 +7,6 @@ an error that names it instead of a setting silently ignored.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import sys
 import typing
 from dataclasses import dataclass
@@ -140,12 +138,8 @@ class CorpusConfig:
             raise ConfigError("decontamination.ngram and dedup.shingle_size must be positive")
 
     def to_dict(self) -> dict[str, Any]:
+        """The effective settings, defaults included: what the build report records and hashes."""
         return dataclasses.asdict(self)
-
-    def sha256(self) -> str:
-        """Hash of the effective settings (defaults included), recorded in the report."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def load_config(path: str | Path, **overrides: Any) -> CorpusConfig:
