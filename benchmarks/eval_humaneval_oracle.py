@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from pycodesmall.training.evaluation.config import EvalConfig
-from pycodesmall.training.evaluation.results import git_commit, hardware
 from pycodesmall.training.evaluation.tasks import humaneval
 from pycodesmall.training.evaluation.tasks.humaneval import humaneval_problems
+from pycodesmall.training.provenance import git_commit, hardware
 
 
 def _cpu_seconds() -> float:

@@ -11,8 +11,9 @@ from pycodesmall.training.evaluation.config import EvalConfig
 from pycodesmall.training.evaluation.report import render_report, report_command
 from pycodesmall.training.evaluation.results import (TaskResult, build_result,
                                                      default_output_dir, read_results,
-                                                     result_filename, write_result)
+                                                     result_filename, run_record, write_result)
 from pycodesmall.training.evaluation.tasks import functional
+from pycodesmall.training.provenance import dict_hash
 
 
 def humaneval_result(model="tiny/model"):
@@ -31,15 +32,16 @@ def humaneval_result(model="tiny/model"):
                    {"compile": "tab_error", "lines": 3}]),
                "isolation": []}
     return build_result(TaskResult("humaneval", summary, [{"task_id": "HumanEval/0"}]),
-                        EvalConfig(n=10), model, "indent-1024", 12.5)
+                        run_record(EvalConfig(n=10, workers=3)), model, "indent-1024", 12.5)
 
 
 def test_result_records_provenance():
     result = humaneval_result()
     assert result["config"]["n"] == 10
-    assert result["config_hash"] == EvalConfig(n=10).config_hash()
-    assert len(result["git_commit"].split("-")[0]) == 40 or result["git_commit"] == "unknown"
-    assert result["hardware"]["cpu_count"] >= 1
+    assert result["config_sha256"] == dict_hash(EvalConfig(n=10).settings())
+    assert result["run"]["workers"] == 3
+    assert result["git_commit"] is None or len(result["git_commit"].split("-")[0]) == 40
+    assert result["hardware"]["cpu_count"] >= 1 and result["started_at"]
     assert (result["model"], result["tokenizer"], result["wall_time_s"]) == (
         "tiny/model", "indent-1024", 12.5)
 

@@ -167,10 +167,12 @@ def test_batches_share_stop_rules_and_respect_the_size():
     assert batches == [([0, 1], ["a", "a"]), ([2], ["a"]), ([3], ["b"]), ([4], ["a"])]
 
 
-def test_config_hash_ignores_where_and_how_fast_but_not_what():
+def test_hashed_settings_leave_out_where_and_how_fast_but_not_what():
     base = EvalConfig()
-    assert EvalConfig(workers=7, data_dir="/x").config_hash() == base.config_hash()
-    assert EvalConfig(n=5).config_hash() != base.config_hash()
+    assert EvalConfig(workers=7, data_dir="/x").settings() == base.settings()
+    assert EvalConfig(n=5).settings() != base.settings()
+    assert EvalConfig(workers=7).run_settings() == {"workers": 7, "data_dir": None,
+                                                    "corpus": None}
     with pytest.raises(ValueError):
         EvalConfig(mbpp_shots=2)
 

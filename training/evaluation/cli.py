@@ -12,7 +12,7 @@ from pycodesmall.training.evaluation.benchmark_data import DATA_DIR_ENV
 from pycodesmall.training.evaluation.config import EvalConfig
 from pycodesmall.training.evaluation.generation import Generate, generate_samples
 from pycodesmall.training.evaluation.results import (build_result, default_output_dir,
-                                                     git_commit, write_result)
+                                                     run_record, write_result)
 from pycodesmall.training.evaluation.tasks import TASKS
 from pycodesmall.training.evaluation.tasks.bpb import Scorer, model_scorer
 
@@ -25,12 +25,12 @@ def run_evaluation(task_names: list[str], config: EvalConfig, generate: Generate
                    scorer: Scorer | None, model_id: str, tokenizer_id: str,
                    output_dir: str | Path) -> list[Path]:
     """Run each task and write its result file as soon as it is done."""
-    paths, commit = [], git_commit()
+    paths, record = [], run_record(config)
     for name in task_names:
         start = time.monotonic()
         task_result = TASKS[name](config, generate, scorer)
-        result = build_result(task_result, config, model_id, tokenizer_id,
-                              time.monotonic() - start, commit)
+        result = build_result(task_result, record, model_id, tokenizer_id,
+                              time.monotonic() - start)
         paths.append(write_result(result, output_dir))
     return paths
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
 
 from pycodesmall.training.evaluation.generation import Sampling
@@ -13,7 +11,7 @@ __all__ = ["EvalConfig"]
 
 # Where and how fast a run happens does not change its numbers.
 WALL_CLOCK_FACTOR = 3.0
-_NOT_HASHED = ("workers", "data_dir", "corpus")
+_RUN_ONLY = ("workers", "data_dir", "corpus")
 # batch_size stays hashed: with sampling, seeds are per batch.
 
 
@@ -58,10 +56,10 @@ class EvalConfig:
         return SandboxLimits(timeout_s=WALL_CLOCK_FACTOR * self.timeout_s,
                              cpu_s=max(1, round(self.timeout_s)))
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def settings(self) -> dict:
+        """The settings that affect the numbers: recorded and hashed as the config."""
+        return {key: value for key, value in asdict(self).items() if key not in _RUN_ONLY}
 
-    def config_hash(self) -> str:
-        """First 16 hex digits of the SHA-256 of the settings that affect the numbers."""
-        hashed = {key: value for key, value in asdict(self).items() if key not in _NOT_HASHED}
-        return hashlib.sha256(json.dumps(hashed, sort_keys=True).encode()).hexdigest()[:16]
+    def run_settings(self) -> dict:
+        """Where the inputs came from and how fast it ran: recorded, not hashed."""
+        return {key: getattr(self, key) for key in _RUN_ONLY}

@@ -97,11 +97,16 @@ def _bpb(results: list[dict]) -> list[str]:
                    rows)]
 
 
+def _commit(commit: str | None) -> str:
+    if commit is None:
+        return "unknown"
+    return commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
+
+
 def _provenance(results: list[dict]) -> list[str]:
-    rows = [[r["model"], r["task"], r["config_hash"], r["git_commit"][:12] +
-             ("-dirty" if r["git_commit"].endswith("-dirty") else ""),
+    rows = [[r["model"], r["task"], r["config_sha256"][:16], _commit(r["git_commit"]),
              f"{r['wall_time_s']:.1f}",
-             f"{r['hardware'].get('cpu_count')} × {r['hardware'].get('machine')}"]
+             f"{r['hardware'].get('cpu_count')} × {r['hardware'].get('processor')}"]
             for r in results]
     return ["## Provenance",
             _table(["model", "task", "config hash", "commit", "wall time s", "CPUs"], rows)]

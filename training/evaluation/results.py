@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import re
-import subprocess
-import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
-__all__ = ["TaskResult", "build_result", "write_result", "read_results", "git_commit",
-           "hardware", "result_filename", "default_output_dir", "RESULTS_ROOT"]
+from pycodesmall.training.provenance import provenance
+
+__all__ = ["TaskResult", "run_record", "build_result", "write_result", "read_results",
+           "result_filename", "default_output_dir", "RESULTS_ROOT"]
 
 SCHEMA_VERSION = 1
 RESULTS_ROOT = "results/models"
-_REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -34,40 +31,17 @@ class TaskResult:
     samples: list[dict] = field(default_factory=list)
 
 
-def git_commit(repository: Path = _REPOSITORY) -> str:
-    """HEAD of the repository, with "-dirty" when tracked files have changes."""
-    def git(*args):
-        return subprocess.run(["git", "-C", str(repository), *args], capture_output=True,
-                              text=True, check=True).stdout.strip()
-    try:
-        commit = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + ("-dirty" if dirty else "")
+def run_record(config) -> dict:
+    """Provenance shared by every result file of one run, taken when it starts: the config
+    and its hash, git commit, hardware and start time (`training.provenance`), plus the
+    run-only settings."""
+    return {**provenance(config.settings()), "run": config.run_settings()}
 
 
-def hardware() -> dict:
-    info = {"machine": platform.machine(), "processor": platform.processor(),
-            "cpu_count": os.cpu_count(), "platform": platform.platform(),
-            "python": sys.version.split()[0]}
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        info["torch"] = torch.__version__
-        info["threads"] = torch.get_num_threads()
-        if torch.cuda.is_available():
-            info["gpu"] = torch.cuda.get_device_name(0)
-    return info
-
-
-def build_result(task: TaskResult, config, model_id: str, tokenizer_id: str,
-                 wall_time_s: float, commit: str | None = None) -> dict:
-    """`commit`: the code that ran, taken when the run started (default: HEAD now)."""
+def build_result(task: TaskResult, record: dict, model_id: str, tokenizer_id: str,
+                 wall_time_s: float) -> dict:
     return {"schema_version": SCHEMA_VERSION, "task": task.name, "model": model_id,
-            "tokenizer": tokenizer_id, "config": config.to_dict(),
-            "config_hash": config.config_hash(), "git_commit": commit or git_commit(),
-            "hardware": hardware(), "wall_time_s": round(wall_time_s, 3),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "tokenizer": tokenizer_id, **record, "wall_time_s": round(wall_time_s, 3),
             "summary": task.summary, "samples": task.samples}
 
 
