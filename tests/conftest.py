@@ -6,6 +6,7 @@ model quality is measured by the evaluation runs, never by unit tests.
 
 from __future__ import annotations
 
+import os
 import sysconfig
 from pathlib import Path
 
@@ -16,8 +17,31 @@ from pycodesmall.config import ModelConfig
 from pycodesmall.model import Transformer
 from pycodesmall.pretrained import CodeModel
 from pycodesmall.tokenizer import PythonTokenizer
+from pycodesmall.training.evaluation.benchmark_data import DATA_DIR_ENV
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def find_benchmark_data() -> Path | None:
+    """$PYCODESMALL_EVAL_DATA, else a `shared/data` folder next to the checkout or above
+    it (the project keeps the benchmark files there, outside the repository)."""
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV])
+    for folder in REPOSITORY.parents:
+        candidate = folder / "shared" / "data"
+        if (candidate / "HumanEval.jsonl.gz").exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def benchmark_data_dir() -> Path:
+    found = find_benchmark_data()
+    if found is None:
+        pytest.skip(f"benchmark files not found: set {DATA_DIR_ENV} to the folder with "
+                    "HumanEval.jsonl.gz, mbpp.jsonl and sanitized-mbpp.json")
+    return found
 
 
 def stdlib_sources(*packages: str) -> list[str]:

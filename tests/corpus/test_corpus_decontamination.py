@@ -1,37 +1,46 @@
-import gzip
-import json
 import sysconfig
 from pathlib import Path
 
 import pytest
 
+from pycodesmall.errors import ConfigError
 from pycodesmall.training.corpus.config import DecontaminationConfig
 from pycodesmall.training.corpus.decontamination import ContaminationIndex, load_benchmarks
+from pycodesmall.training.evaluation.benchmark_data import load_humaneval, load_mbpp
 
-CONFIG = DecontaminationConfig()
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
 
 @pytest.fixture(scope="module")
-def index():
-    return ContaminationIndex.from_config(CONFIG)
+def config(benchmark_data_dir):
+    return DecontaminationConfig(data_dir=str(benchmark_data_dir))
 
 
-def humaneval(i):
-    with gzip.open(CONFIG.humaneval, "rt") as f:
-        return [json.loads(line) for line in f][i]
+@pytest.fixture(scope="module")
+def index(config):
+    return ContaminationIndex.from_config(config)
 
 
-def test_all_benchmark_files_and_splits_are_indexed():
-    tasks = load_benchmarks(CONFIG)
+@pytest.fixture(scope="module")
+def humaneval(benchmark_data_dir):
+    return load_humaneval(benchmark_data_dir)
+
+
+def test_missing_benchmark_files_are_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="no benchmark file"):
+        load_benchmarks(DecontaminationConfig(data_dir=str(tmp_path)))
+
+
+def test_all_benchmark_files_and_splits_are_indexed(config):
+    tasks = load_benchmarks(config)
     assert len([t for t in tasks if t.startswith("HumanEval/")]) == 164
     mbpp = {int(t.split("/")[1]) for t in tasks if t.startswith("mbpp/")}
     # prompt split 1-10, test 11-510, validation 511-600, train 601-974
     assert {1, 10, 11, 510, 511, 600, 601, 974} <= mbpp and len(mbpp) == 974
 
 
-def test_planted_solution_is_found_whatever_the_formatting(index):
-    task = humaneval(12)
+def test_planted_solution_is_found_whatever_the_formatting(index, humaneval):
+    task = humaneval[12]
     source = "import os\n\n" + task["prompt"] + task["canonical_solution"] + "\nprint(1)\n"
     found = index.match(source)
     assert found is not None and "HumanEval/12" in found.tasks
@@ -39,9 +48,8 @@ def test_planted_solution_is_found_whatever_the_formatting(index):
     assert index.match(reformatted) is not None
 
 
-def test_mbpp_solution_is_found(index):
-    with open(CONFIG.mbpp) as f:
-        task = next(json.loads(line) for line in f if json.loads(line)["task_id"] == 620)
+def test_mbpp_solution_is_found(index, benchmark_data_dir):
+    task = next(t for t in load_mbpp("full", benchmark_data_dir) if t["task_id"] == 620)
     found = index.match("# helpers\n" + task["code"])
     assert found is not None and "mbpp/620" in found.tasks
 

@@ -6,36 +6,15 @@ import bisect
 import gzip
 import heapq
 import json
-import os
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from pycodesmall.training.evaluation.benchmark_data import DATA_DIR_ENV
-
-REPOSITORY = Path(__file__).resolve().parents[2]
-
-
-def _find_data_dir() -> Path | None:
-    """$PYCODESMALL_EVAL_DATA, else a `shared/data` folder next to the checkout or above
-    it (the project keeps the benchmark files there, outside the repository)."""
-    if os.environ.get(DATA_DIR_ENV):
-        return Path(os.environ[DATA_DIR_ENV])
-    for folder in REPOSITORY.parents:
-        candidate = folder / "shared" / "data"
-        if (candidate / "HumanEval.jsonl.gz").exists():
-            return candidate
-    return None
-
 
 @pytest.fixture(scope="session")
-def data_dir() -> str:
-    found = _find_data_dir()
-    if found is None:
-        pytest.skip(f"benchmark files not found: set {DATA_DIR_ENV} to the folder with "
-                    "HumanEval.jsonl.gz, mbpp.jsonl and sanitized-mbpp.json")
-    return str(found)
+def data_dir(benchmark_data_dir) -> str:
+    return str(benchmark_data_dir)
 
 
 @pytest.fixture(scope="session")

