@@ -44,7 +44,7 @@ def pycodesmall_loop(compile_model: bool, tokens: np.ndarray):
     """One optimizer step of the pycodesmall training program, as `train.py` runs it."""
     cfg = TrainConfig()
     model = Transformer(ModelConfig(**SIZES))
-    optimizer = configure_optimizer(model, cfg, torch.device("cpu"))
+    optimizer = configure_optimizer(model, cfg)
     batches = Batches(Split(tokens, len(tokens) * 3), "train", BLOCK, BATCH, seed=0)
     forward = torch.compile(model) if compile_model else model
 

@@ -44,13 +44,13 @@ from pycodesmall.training.train_config import TrainConfig, load_config
 __all__ = ["train", "train_command"]
 
 
-def configure_optimizer(model: Transformer, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+def configure_optimizer(model: Transformer, cfg: TrainConfig) -> torch.optim.AdamW:
     """AdamW with weight decay on matrices and embeddings only (not on norm gains)."""
     params = [p for p in model.parameters() if p.requires_grad]  # tied weights appear once
     groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.optimizer.weight_decay},
               {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=cfg.optimizer.lr, betas=(cfg.optimizer.beta1, cfg.optimizer.beta2),
-                             eps=cfg.optimizer.eps, fused=device.type == "cuda")
+                             eps=cfg.optimizer.eps)
 
 
 def loss_fn(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -108,7 +108,7 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed) -> dict
     torch.manual_seed(cfg.train.seed)
     model = Transformer(model_config).to(ctx.device)
     model.gradient_checkpointing = cfg.train.gradient_checkpointing
-    optimizer = configure_optimizer(model, cfg, ctx.device)
+    optimizer = configure_optimizer(model, cfg)
     record["model_config"] = model_config.to_hf_dict()
     record["parameters"] = model.num_parameters()
 
