@@ -1,0 +1,95 @@
+"""The `pycodesmall` command: complete code, list and download models."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+
+import click
+
+from pycodesmall.errors import PycodesmallError
+
+BACKEND_CHOICES = click.Choice(["auto", "torch", "onnx"])
+
+
+def _fail_cleanly(func):
+    """Turn pycodesmall's own errors into one-line messages instead of tracebacks."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except PycodesmallError as e:
+            raise click.ClickException(str(e)) from None
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="pycodesmall")
+def main() -> None:
+    """Small language models for Python code."""
+
+
+@main.command()
+@click.argument("prompt", required=False)
+@click.option("--file", "file_", type=click.File("r"), help="Read the prompt from a file ('-' for stdin).")
+@click.option("--suffix", default="", help="Code after the cursor (fill-in-the-middle).")
+@click.option("--model", "-m", default=None, help="Released name, local directory or Hub repo id.")
+@click.option("--revision", default=None, help="Hub revision (commit, branch or tag).")
+@click.option("--max-new-tokens", default=64, show_default=True, type=click.IntRange(min=1))
+@click.option("--max-lines", default=None, type=click.IntRange(min=1), help="Stop after this many lines.")
+@click.option("--temperature", "-t", default=0.0, show_default=True, type=click.FloatRange(min=0))
+@click.option("--top-p", default=None, type=click.FloatRange(0, 1, min_open=True))
+@click.option("--seed", default=None, type=int)
+@click.option("-n", "num", default=1, show_default=True, type=click.IntRange(min=1), help="Number of completions.")
+@click.option("--backend", default="auto", show_default=True, type=BACKEND_CHOICES)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--no-validate", is_flag=True, help="Do not cut completions to valid Python.")
+@click.option("--only-completion", is_flag=True, help="Print the completion without the prompt.")
+@_fail_cleanly
+def complete(prompt, file_, suffix, model, revision, max_new_tokens, max_lines, temperature, top_p,
+             seed, num, backend, device, no_validate, only_completion):
+    """Complete PROMPT (or the code in --file) with a model."""
+    from pycodesmall import api
+
+    if (prompt is None) == (file_ is None):
+        raise click.UsageError("give either PROMPT or --file")
+    text = file_.read() if file_ is not None else prompt
+    started = time.perf_counter()
+    loaded = api.load(model, revision=revision, device=device, backend=backend)
+    loaded_at = time.perf_counter()
+    results = api.complete(text, model=loaded, suffix=suffix, n=num, max_new_tokens=max_new_tokens,
+                           max_lines=max_lines, temperature=temperature, top_p=top_p, seed=seed,
+                           validate=not no_validate)
+    done = time.perf_counter()
+    for index, result in enumerate(results if num > 1 else [results]):
+        if num > 1:
+            click.secho(f"# --- completion {index + 1} ---", fg="cyan", err=True)
+        click.echo(result.text if only_completion else text + result.text + suffix)
+    click.secho(f"# {loaded.name}: loaded in {loaded_at - started:.2f}s, completed in "
+                f"{done - loaded_at:.2f}s", fg="bright_black", err=True)
+
+
+@main.command()
+def models():
+    """List the released models and where each comes from."""
+    from pycodesmall.hub import list_models
+
+    for m in list_models():
+        click.echo(f"{m.name:24} {m.source:40} {m.description}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--revision", default=None, help="Hub revision (commit, branch or tag).")
+@_fail_cleanly
+def download(name, revision):
+    """Download model NAME into the local cache so it works offline; print its path."""
+    from pycodesmall.hub import resolve
+
+    click.echo(str(resolve(name, revision)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

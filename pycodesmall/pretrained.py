@@ -1,0 +1,121 @@
+"""`CodeModel`: a tokenizer, a model config and a runtime backend, loaded as one."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+
+from pycodesmall.config import ModelConfig
+from pycodesmall.errors import ConfigError, PycodesmallError
+from pycodesmall.model import Transformer
+from pycodesmall.runtime import Engine
+from pycodesmall.runtime.torch_backend import TorchBackend
+from pycodesmall.tokenizer import PythonTokenizer
+from pycodesmall.weights import WEIGHTS_NAME, load_weights, save_weights
+
+__all__ = ["CodeModel", "pick_device", "BACKENDS"]
+
+BACKENDS = ("auto", "torch", "onnx")
+
+
+def pick_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda[:N]'") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but CUDA is not available")
+    return resolved
+
+
+class CodeModel:
+    """What `pycodesmall.load` returns: tokenizer, config, weights and a ready engine."""
+
+    def __init__(self, model: Transformer, tokenizer: PythonTokenizer, name: str = "model",
+                 device: str = "cpu", backend: str = "auto"):
+        if model.config.vocab_size < tokenizer.vocab_size:
+            raise ConfigError(f"the tokenizer has {tokenizer.vocab_size} tokens but the model "
+                              f"only {model.config.vocab_size}")
+        if backend not in BACKENDS:
+            raise ConfigError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+        if backend == "onnx":
+            raise PycodesmallError("the ONNX Runtime backend is not available yet; use backend='torch'")
+        self.name = name
+        self.config = model.config
+        self.tokenizer = tokenizer
+        self.device = pick_device(device)
+        # fp32 on CPU; bf16 on GPUs that have it (fp16 otherwise), as decoding is memory-bound.
+        dtype = torch.float32
+        if self.device.type == "cuda":
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        self.backend = TorchBackend(model, self.device, dtype)
+        self.engine = Engine(self.backend, eos_id=tokenizer.eot_id, pad_id=tokenizer.pad_id)
+
+    @property
+    def module(self) -> Transformer:
+        return self.backend.model
+
+    @property
+    def context_length(self) -> int:
+        return self.config.max_position_embeddings
+
+    @classmethod
+    def from_directory(cls, directory: str | Path, name: str | None = None, device: str = "auto",
+                       backend: str = "auto") -> "CodeModel":
+        directory = Path(directory)
+        config = ModelConfig.from_file(directory / "config.json")
+        tokenizer = PythonTokenizer.from_file(directory / "tokenizer.json")
+        model = Transformer(config)
+        load_weights(model, directory / WEIGHTS_NAME)
+        return cls(model, tokenizer, name or directory.name, device, backend)
+
+    def save_pretrained(self, directory: str | Path, dtype: torch.dtype | None = None) -> Path:
+        """Write config.json, model.safetensors and tokenizer.json; `load` reads them back."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        config = self.config
+        config.bos_token_id = None
+        config.eos_token_id = self.tokenizer.eot_id
+        config.pad_token_id = self.tokenizer.pad_id
+        config.save(directory)
+        save_weights(self.module, directory / WEIGHTS_NAME, dtype)
+        self.tokenizer.save(directory)
+        return directory
+
+    @torch.inference_mode()
+    def score(self, ids: list[int]) -> list[float]:
+        """Natural-log probabilities of ids[1:], each given the ids before it.
+
+        Sequences longer than the context are scored in windows that overlap by half a
+        context, so every token after the first window still sees half a context before it.
+        """
+        if len(ids) < 2:
+            return []
+        module, context = self.module, self.context_length
+        stride = max(1, context // 2)
+        tokens = torch.tensor(ids, dtype=torch.long, device=self.device)
+        out: list[float] = []
+        start = 0
+        while len(out) < len(ids) - 1:
+            window = tokens[start:start + context]
+            logits = module(window[None])[0].float()  # (T, V)
+            logprobs = torch.log_softmax(logits[:-1], dim=-1).gather(-1, window[1:, None])[:, 0]
+            first_new = len(out) - start  # positions already scored in the previous window
+            out.extend(logprobs[first_new:].tolist())
+            start += stride
+        return out
+
+    def bits_per_byte(self, text: str) -> float:
+        """Bits per UTF-8 byte of `text` (with an end-of-document token in front)."""
+        ids = [self.tokenizer.eot_id] + self.tokenizer.encode(text)
+        nats = -sum(self.score(ids))
+        return nats / math.log(2) / max(1, len(text.encode("utf-8")))
+
+    def __repr__(self) -> str:
+        params = self.config.num_parameters() / 1e6
+        return (f"CodeModel({self.name!r}, {params:.1f}M parameters, tokenizer={self.tokenizer.variant}, "
+                f"backend={self.backend.name}, device={self.device})")

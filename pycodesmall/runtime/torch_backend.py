@@ -1,0 +1,53 @@
+"""The PyTorch backend: the model module itself, run with a preallocated KV cache."""
+
+from __future__ import annotations
+
+import torch
+
+from pycodesmall.model import Transformer
+from pycodesmall.runtime.kv_cache import KVCache, attention_mask
+
+__all__ = ["TorchBackend"]
+
+
+class TorchBackend:
+    name = "torch"
+
+    def __init__(self, model: Transformer, device: str | torch.device = "cpu",
+                 dtype: torch.dtype = torch.float32):
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.model = model.to(device=self.device, dtype=dtype).eval()
+        self.config = model.config
+
+    @torch.inference_mode()
+    def prefill(self, tokens: torch.Tensor, pad_lengths: torch.Tensor, num_samples: int,
+                max_new_tokens: int) -> tuple[torch.Tensor, KVCache]:
+        c = self.config
+        tokens, pad_lengths = tokens.to(self.device), pad_lengths.to(self.device)
+        B, T = tokens.shape
+        cache = KVCache.allocate(B, c.num_hidden_layers, c.num_key_value_heads, T + max_new_tokens,
+                                 c.head_dim, self.dtype, self.device)
+        slots = torch.arange(T, device=self.device)
+        cache.key_valid[:, :T] = slots.unsqueeze(0) >= pad_lengths.unsqueeze(1)
+        positions = (slots.unsqueeze(0) - pad_lengths.unsqueeze(1)).clamp(min=0)  # (B, T)
+        mask = attention_mask(cache.key_valid, 0, T, c.sliding_window)
+        logits = self.model(tokens, positions, mask, cache.layers, 0, last_only=True)
+        cache.length = T
+        cache.positions = T - pad_lengths
+        cache.has_padding = bool(pad_lengths.any())
+        return logits.float().repeat_interleave(num_samples, 0), cache.repeat_interleave(num_samples)
+
+    @torch.inference_mode()
+    def step(self, tokens: torch.Tensor, cache: KVCache) -> tuple[torch.Tensor, KVCache]:
+        index = cache.length
+        if index >= cache.capacity:
+            raise RuntimeError(f"KV cache full ({cache.capacity} slots)")
+        mask = None  # one query attends to every filled slot: no mask needed ...
+        if cache.has_padding or self.config.sliding_window is not None:  # ... unless some are hidden
+            mask = attention_mask(cache.key_valid, index, 1, self.config.sliding_window)
+        logits = self.model(tokens.to(self.device).view(-1, 1), cache.positions.view(-1, 1), mask,
+                            cache.layers, index, last_only=True)
+        cache.length += 1
+        cache.positions = cache.positions + 1
+        return logits.float(), cache
