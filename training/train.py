@@ -29,12 +29,12 @@ from tqdm import tqdm
 
 from pycodesmall.errors import ConfigError, PycodesmallError
 from pycodesmall.model import Transformer
+from pycodesmall.pretrained import CodeModel
 from pycodesmall.tokenizer import PythonTokenizer
 from pycodesmall.training import distributed
 from pycodesmall.training.checkpoint import (CheckpointError, check_compatible, load_checkpoint,
                                              restore_rng_states, rng_states, save_checkpoint)
-from pycodesmall.training.data_loader import Batches, check_tokenizer, open_split
-from pycodesmall.training.export import export_pretrained
+from pycodesmall.training.data_loader import Batches, check_tokenizer, load_split
 from pycodesmall.training.metrics_log import MetricsLog
 from pycodesmall.training.objectives import IGNORE_INDEX, build_objective
 from pycodesmall.training.provenance import provenance
@@ -96,7 +96,7 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed) -> dict
 
     # --- data and model --------------------------------------------------------------------
     tokenizer = PythonTokenizer.from_file(cfg.data.tokenizer)
-    train_split, val_split = open_split(cfg.data.shards, "train"), open_split(cfg.data.shards, "val")
+    train_split, val_split = load_split(cfg.data.shards, "train"), load_split(cfg.data.shards, "val")
     check_tokenizer(cfg.data.shards, cfg.data.tokenizer, tokenizer.vocab_size, [train_split, val_split])
     block, batch = cfg.model.block_size, cfg.train.batch_size
     train_batches = Batches(train_split, "train", block, batch, cfg.train.seed,
@@ -211,7 +211,7 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed) -> dict
     summary = {**record, "steps": step, "tokens": step * tokens_per_step, "val_loss": val_loss,
                "val_bpb": val_loss * bits_per_nat_per_byte, "wall_time_s": wall}
     if ctx.is_main:
-        summary["model_dir"] = str(export_pretrained(raw_model, tokenizer, out_dir / "model"))
+        summary["model_dir"] = str(CodeModel(raw_model, tokenizer, device="cpu").save_pretrained(out_dir / "model"))
         (out_dir / "run.json").write_text(json.dumps(summary, indent=2) + "\n")
         log.write({"event": "end", "step": step, "wall_time_s": wall})
         log.close()
