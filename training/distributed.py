@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from pycodesmall.errors import ConfigError
+
 __all__ = ["Distributed", "setup", "all_reduce_sum", "cleanup"]
 
 
@@ -28,6 +30,8 @@ class Distributed:
 
 def setup(device: str) -> Distributed:
     """Join the process group when started by torchrun (RANK is set) and pick the device."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device is 'cuda' but torch sees no CUDA device; use 'auto' or 'cpu'")
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     if "RANK" not in os.environ:
         return Distributed(0, 1, torch.device("cuda" if use_cuda else "cpu"))

@@ -29,12 +29,12 @@ from tqdm import tqdm
 
 from pycodesmall.errors import ConfigError, PycodesmallError
 from pycodesmall.model import Transformer
+from pycodesmall.pretrained import CodeModel
 from pycodesmall.tokenizer import PythonTokenizer
 from pycodesmall.training import distributed
 from pycodesmall.training.checkpoint import (CheckpointError, check_compatible, load_checkpoint,
                                              restore_rng_states, rng_states, save_checkpoint)
-from pycodesmall.training.data_loader import Batches, check_tokenizer, open_split
-from pycodesmall.training.export import export_pretrained
+from pycodesmall.training.data_loader import Batches, check_tokenizer, load_split
 from pycodesmall.training.metrics_log import MetricsLog
 from pycodesmall.training.objectives import IGNORE_INDEX, build_objective
 from pycodesmall.training.provenance import provenance
@@ -44,13 +44,13 @@ from pycodesmall.training.train_config import TrainConfig, load_config
 __all__ = ["train", "train_command"]
 
 
-def configure_optimizer(model: Transformer, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+def configure_optimizer(model: Transformer, cfg: TrainConfig) -> torch.optim.AdamW:
     """AdamW with weight decay on matrices and embeddings only (not on norm gains)."""
     params = [p for p in model.parameters() if p.requires_grad]  # tied weights appear once
     groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.optimizer.weight_decay},
               {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=cfg.optimizer.lr, betas=(cfg.optimizer.beta1, cfg.optimizer.beta2),
-                             eps=cfg.optimizer.eps, fused=device.type == "cuda")
+                             eps=cfg.optimizer.eps)
 
 
 def loss_fn(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -96,7 +96,7 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed) -> dict
 
     # --- data and model --------------------------------------------------------------------
     tokenizer = PythonTokenizer.from_file(cfg.data.tokenizer)
-    train_split, val_split = open_split(cfg.data.shards, "train"), open_split(cfg.data.shards, "val")
+    train_split, val_split = load_split(cfg.data.shards, "train"), load_split(cfg.data.shards, "val")
     check_tokenizer(cfg.data.shards, cfg.data.tokenizer, tokenizer.vocab_size, [train_split, val_split])
     block, batch = cfg.model.block_size, cfg.train.batch_size
     train_batches = Batches(train_split, "train", block, batch, cfg.train.seed,
@@ -108,7 +108,7 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed) -> dict
     torch.manual_seed(cfg.train.seed)
     model = Transformer(model_config).to(ctx.device)
     model.gradient_checkpointing = cfg.train.gradient_checkpointing
-    optimizer = configure_optimizer(model, cfg, ctx.device)
+    optimizer = configure_optimizer(model, cfg)
     record["model_config"] = model_config.to_hf_dict()
     record["parameters"] = model.num_parameters()
 
@@ -211,7 +211,7 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed) -> dict
     summary = {**record, "steps": step, "tokens": step * tokens_per_step, "val_loss": val_loss,
                "val_bpb": val_loss * bits_per_nat_per_byte, "wall_time_s": wall}
     if ctx.is_main:
-        summary["model_dir"] = str(export_pretrained(raw_model, tokenizer, out_dir / "model"))
+        summary["model_dir"] = str(CodeModel(raw_model, tokenizer, device="cpu").save_pretrained(out_dir / "model"))
         (out_dir / "run.json").write_text(json.dumps(summary, indent=2) + "\n")
         log.write({"event": "end", "step": step, "wall_time_s": wall})
         log.close()

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from pycodesmall.training.data_loader import Batches, ShardError, check_tokenizer, open_split
+from pycodesmall.training.corpus.shards import ShardError
+from pycodesmall.training.data_loader import Batches, check_tokenizer, load_split
 from pycodesmall.training.objectives import FillInTheMiddle
 
 
@@ -16,7 +17,7 @@ def shards_copy(shards_dir, tmp_path):
 
 def test_split_matches_manifest(shards_dir):
     manifest = json.loads((shards_dir / "shards.json").read_text())
-    split = open_split(shards_dir, "val")
+    split = load_split(shards_dir, "val")
     assert len(split.tokens) == manifest["splits"]["val"]["tokens"]
     assert split.bytes_per_token == manifest["splits"]["val"]["bytes"] / len(split.tokens)
 
@@ -25,17 +26,17 @@ def test_truncated_shard_is_reported(shards_copy):
     path = shards_copy / "train.bin"
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(ShardError, match="truncated"):
-        open_split(shards_copy, "train")
+        load_split(shards_copy, "train")
 
 
 def test_missing_shards_and_split(shards_copy, tmp_path):
     with pytest.raises(ShardError, match="no shards.json"):
-        open_split(tmp_path, "train")
+        load_split(tmp_path, "train")
     with pytest.raises(ShardError, match="no split 'dev'"):
-        open_split(shards_copy, "dev")
+        load_split(shards_copy, "dev")
     (shards_copy / "val.bin").unlink()
     with pytest.raises(ShardError, match="missing"):
-        open_split(shards_copy, "val")
+        load_split(shards_copy, "val")
 
 
 def test_manifest_from_another_tokenizer(shards_copy, tokenizer_dir):
@@ -48,11 +49,11 @@ def test_manifest_from_another_tokenizer(shards_copy, tokenizer_dir):
 
 def test_token_ids_outside_the_vocabulary(shards_dir, tokenizer_dir):
     with pytest.raises(ShardError, match="outside the tokenizer's vocabulary of 100"):
-        check_tokenizer(shards_dir, tokenizer_dir, 100, [open_split(shards_dir, "val")])
+        check_tokenizer(shards_dir, tokenizer_dir, 100, [load_split(shards_dir, "val")])
 
 
 def test_batches_are_a_function_of_seed_step_and_row(shards_dir):
-    split = open_split(shards_dir, "train")
+    split = load_split(shards_dir, "train")
     fim = FillInTheMiddle(0.5, 0.5, 0, 1, 2, 3)
     one = Batches(split, "train", block_size=32, batch_size=4, seed=7, objective=fim)
     two = Batches(split, "train", block_size=32, batch_size=2, seed=7, objective=fim)
@@ -68,10 +69,10 @@ def test_batches_are_a_function_of_seed_step_and_row(shards_dir):
 
 
 def test_next_token_targets_are_shifted_inputs(shards_dir):
-    x, y = Batches(open_split(shards_dir, "val"), "val", 32, 2, seed=0).micro_batch(0, 0)
+    x, y = Batches(load_split(shards_dir, "val"), "val", 32, 2, seed=0).micro_batch(0, 0)
     assert torch.equal(x[:, 1:], y[:, :-1])
 
 
 def test_split_shorter_than_a_window(shards_dir):
     with pytest.raises(ShardError, match="fewer than one window"):
-        Batches(open_split(shards_dir, "test"), "test", block_size=10**6, batch_size=1, seed=0)
+        Batches(load_split(shards_dir, "test"), "test", block_size=10**6, batch_size=1, seed=0)

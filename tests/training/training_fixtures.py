@@ -1,4 +1,4 @@
-"""Tiny stand-ins for the corpus builder's outputs, made from a few stdlib files."""
+"""A tiny corpus in the `data build` format from a few stdlib files, packed by `data pack`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,7 @@ import json
 import sysconfig
 from pathlib import Path
 
-import numpy as np
-
-from pycodesmall.tokenizer import PythonTokenizer
-from pycodesmall.training.data_loader import tokenizer_sha256
-from pycodesmall.training.tokenizer_training import read_texts
+from pycodesmall.training.corpus.shards import pack_corpus
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_CONFIG = REPO / "training" / "configs" / "test_tiny.toml"
@@ -38,20 +34,6 @@ def write_corpus(out_dir: Path) -> Path:
 
 
 def pack_shards(corpus_dir: Path, tokenizer_dir: Path, out_dir: Path) -> Path:
-    """A `data pack`-style output: {split}.bin (uint16, EOT after each file) and shards.json."""
-    tokenizer = PythonTokenizer.from_file(tokenizer_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    splits = {}
-    for split in SPLITS:
-        ids, num_bytes, files = [], 0, 0
-        for text in read_texts(corpus_dir, split):
-            ids += tokenizer.encode(text) + [tokenizer.eot_id]
-            num_bytes += len(text.encode("utf-8"))
-            files += 1
-        np.asarray(ids, dtype=np.uint16).tofile(out_dir / f"{split}.bin")
-        splits[split] = {"file": f"{split}.bin", "tokens": len(ids), "bytes": num_bytes, "files": files,
-                         "sha256": None}
-    manifest = {"dtype": "uint16", "tokenizer_sha256": tokenizer_sha256(tokenizer_dir),
-                "variant": tokenizer.variant, "splits": splits}
-    (out_dir / "shards.json").write_text(json.dumps(manifest, indent=2))
+    """The corpus packed by the corpus package's `data pack`."""
+    pack_corpus(corpus_dir, tokenizer_dir, out_dir)
     return out_dir
