@@ -31,6 +31,7 @@ def save_weights(model: Transformer, path: str | Path, dtype: torch.dtype | None
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     save_file(state, str(tmp), metadata={"format": "pt"})
+    tmp.chmod(0o644)  # safetensors creates the file private to its owner; weights are for all
     tmp.replace(path)
 
 

@@ -63,15 +63,7 @@ def render_card(release: dict, evaluations: list[dict]) -> str:
         "## Training",
         "",
         "```bash",
-        "pycodesmall-train data build --config training/configs/corpus.toml",
-        f"pycodesmall-train tokenizer --corpus data/corpus --variant {release['tokenizer']['variant']} "
-        f"--vocab-size {release['tokenizer']['vocab_size']} --out {config.get('data', {}).get('tokenizer', 'TOKENIZER_DIR')}",
-        f"pycodesmall-train data pack --corpus data/corpus --tokenizer "
-        f"{config.get('data', {}).get('tokenizer', 'TOKENIZER_DIR')}/tokenizer.json "
-        f"--out {config.get('data', {}).get('shards', 'SHARDS_DIR')}",
-        "pycodesmall-train train --config training/configs/tiny.toml",
-        f"pycodesmall-train release --run {config.get('output', {}).get('dir', 'RUN_DIR')} "
-        f"--name {release['name']} --dtype {release['dtype']}",
+        *release["commands"],
         "```",
         "",
         "Config as run:",

@@ -39,7 +39,7 @@ SAMPLE_PROMPTS = [
 
 
 def release(run_dir: Path, name: str, dtype: str, out_dir: Path, corpus_report: Path | None,
-            results_dir: Path) -> dict:
+            results_dir: Path, corpus_config: Path, train_config: Path) -> dict:
     run = json.loads((run_dir / "run.json").read_text())
     model = CodeModel.from_directory(run_dir / "model", name=name, device="cpu", backend="torch")
     model.save_pretrained(out_dir, dtype=DTYPES[dtype])
@@ -66,12 +66,31 @@ def release(run_dir: Path, name: str, dtype: str, out_dir: Path, corpus_report: 
                                              "steps", "tokens", "val_loss", "val_bpb", "wall_time_s",
                                              "world_size")},
         "corpus": _corpus_summary(corpus_report),
+        "commands": _commands(run["config"], released.tokenizer, corpus_config, train_config,
+                              run_dir, name, dtype),
         "samples": samples,
     }
     target = results_dir / name
     target.mkdir(parents=True, exist_ok=True)
     (target / "release.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _commands(config: dict, tokenizer, corpus_config: Path, train_config: Path, run_dir: Path,
+              name: str, dtype: str) -> list[str]:
+    """The commands that rebuild this release from nothing, in order."""
+    data = config["data"]
+    corpus_dir = Path(data["shards"]).parent / "corpus"
+    return [
+        f"pycodesmall-train data build --config {corpus_config} --output-dir {corpus_dir}",
+        f"pycodesmall-train tokenizer --corpus {corpus_dir} --variant {tokenizer.variant} "
+        f"--vocab-size {tokenizer.vocab_size} --out {data['tokenizer']}",
+        f"pycodesmall-train data pack --corpus {corpus_dir} --tokenizer {data['tokenizer']}/tokenizer.json "
+        f"--out {data['shards']}",
+        f"pycodesmall-train train --config {train_config} output.dir={run_dir}",
+        f"pycodesmall-train release --run {run_dir} --name {name} --dtype {dtype} "
+        f"--corpus-config {corpus_config} --train-config {train_config}",
+    ]
 
 
 def _sha256(path: Path) -> str:
@@ -97,14 +116,22 @@ def _corpus_summary(report_path: Path | None) -> dict | None:
               help="Where to write the model; default: bundled inside the package.")
 @click.option("--corpus-report", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("results/corpus/build_report.json"), show_default=True)
+@click.option("--corpus-config", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("training/configs/corpus.toml"), show_default=True,
+              help="The corpus config the run's data came from (for the card's commands).")
+@click.option("--train-config", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("training/configs/tiny.toml"), show_default=True,
+              help="The training config of the run (for the card's commands).")
 @click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("results/models"), show_default=True)
 @click.option("--cards", "cards_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("model_cards"), show_default=True)
-def release_command(run_dir, name, dtype, out_dir, corpus_report, results_dir, cards_dir):
+def release_command(run_dir, name, dtype, out_dir, corpus_report, corpus_config, train_config,
+                    results_dir, cards_dir):
     """Bundle (or export) a trained model, record it and write its model card."""
     try:
-        record = release(run_dir, name, dtype, out_dir or bundled_path(name), corpus_report, results_dir)
+        record = release(run_dir, name, dtype, out_dir or bundled_path(name), corpus_report,
+                         results_dir, corpus_config, train_config)
     except PycodesmallError as e:
         raise click.ClickException(str(e)) from None
     card = _write_card(record, results_dir, cards_dir)
