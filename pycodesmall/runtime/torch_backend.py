@@ -1,4 +1,8 @@
-"""The PyTorch backend: the model module itself, run with a preallocated KV cache."""
+"""The PyTorch backend: the model module itself, run with a preallocated KV cache.
+
+The module gets fused, transposed copies of its projection weights
+(`Transformer.fuse_for_inference`), which roughly doubles one-token decoding speed on CPU.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ class TorchBackend:
                  dtype: torch.dtype = torch.float32):
         self.device = torch.device(device)
         self.dtype = dtype
-        self.model = model.to(device=self.device, dtype=dtype).eval()
+        self.model = model.to(device=self.device, dtype=dtype).eval().fuse_for_inference()
         self.config = model.config
 
     @torch.inference_mode()
@@ -51,3 +55,22 @@ class TorchBackend:
         cache.length += 1
         cache.positions = cache.positions + 1
         return logits.float(), cache
+
+    @torch.inference_mode()
+    def verify(self, tokens: torch.Tensor, cache: KVCache) -> tuple[torch.Tensor, KVCache]:
+        """tokens: (B, K) appended to the cache in one pass; returns logits (B, K, vocab)."""
+        index, K = cache.length, tokens.shape[1]
+        if index + K > cache.capacity:
+            raise RuntimeError(f"KV cache full ({cache.capacity} slots)")
+        mask = attention_mask(cache.key_valid, index, K, self.config.sliding_window)
+        positions = cache.positions.view(-1, 1) + torch.arange(K, device=self.device)
+        logits = self.model(tokens.to(self.device), positions, mask, cache.layers, index)
+        cache.length += K
+        cache.positions = cache.positions + K
+        return logits.float(), cache
+
+    def truncate(self, cache: KVCache, length: int) -> KVCache:
+        """Forget every slot from `length` on (drafted tokens that were rejected)."""
+        cache.positions = cache.positions - (cache.length - length)
+        cache.length = length
+        return cache
