@@ -160,7 +160,8 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None, dtype:
     """Export `model_dir` (config.json + model.safetensors) and return the .onnx path.
 
     An up-to-date export is reused unless `force`. `quantize="int8"` applies ONNX Runtime's
-    dynamic int8 quantization to the MatMul weights (activations quantized on the fly).
+    dynamic int8 quantization to the fp32 export's MatMul weights (activations quantized
+    on the fly).
     """
     if dtype not in DTYPES:
         raise ConfigError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPES)}")
@@ -179,28 +180,26 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None, dtype:
     if not force and (existing := current_export(model_dir, out_dir, dtype, quantize)):
         return existing
     path = onnx_path(out_dir, dtype, quantize)
-
-    config = ModelConfig.from_file(model_dir / "config.json")
-    model = Transformer(config)
-    load_weights(model, model_dir / WEIGHTS_NAME)
-    model = model.to(DTYPES[dtype]).eval().fuse_for_inference()
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
-        traced = Path(tmp) / "traced.onnx"
-        _trace(model, traced)
-        onnx.checker.check_model(str(traced), full_check=True)
-        if quantize == "int8":
+        if quantize == "int8":  # from the fp32 export (made first when missing or stale)
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantized = Path(tmp) / "quantized.onnx"
-            quantize_dynamic(traced, quantized, weight_type=QuantType.QInt8,
-                             op_types_to_quantize=["MatMul"])
-            traced = quantized
+            source = Path(tmp) / "quantized.onnx"
+            quantize_dynamic(export_onnx(model_dir, out_dir, force=force), source,
+                             weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
+        else:
+            config = ModelConfig.from_file(model_dir / "config.json")
+            model = Transformer(config)
+            load_weights(model, model_dir / WEIGHTS_NAME)
+            source = Path(tmp) / "traced.onnx"
+            _trace(model.to(DTYPES[dtype]).eval().fuse_for_inference(), source)
+            onnx.checker.check_model(str(source), full_check=True)
         # Saved at the "extended" level: the "all" level adds CPU-only layout changes that
         # would tie the file to one execution provider; sessions apply those at load time.
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
         options.optimized_model_filepath = str(Path(tmp) / "optimized.onnx")
-        ort.InferenceSession(str(traced), options, providers=["CPUExecutionProvider"])
+        ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
         Path(options.optimized_model_filepath).replace(path)
     record = {"source_sha256": source_digest(model_dir), "dtype": dtype, "quantize": quantize,
               "opset": OPSET, "onnxruntime": ort.__version__, "torch": torch.__version__}

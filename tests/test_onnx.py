@@ -21,6 +21,16 @@ onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models decode fastest on one thread; on a busy machine two spinning OpenMP
+    threads slow every step by 10x or more."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def exported(indent_tokenizer, tmp_path_factory):
     """A saved tiny model (GQA, room for 256 + 128 tokens) and its fp32 export, made once."""

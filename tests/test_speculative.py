@@ -10,6 +10,16 @@ from pycodesmall.runtime.speculative import PromptLookup, accepted_length
 from pycodesmall.runtime.torch_backend import TorchBackend
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models decode fastest on one thread; on a busy machine two spinning OpenMP
+    threads slow every step by 10x or more."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_draft_copies_what_followed_the_latest_match_of_the_longest_ngram():
     index = PromptLookup(num_draft=3).index([1, 2, 3, 4, 9, 2, 3, 5, 6, 7, 8, 2, 3])
     assert index.draft(8) == [5, 6, 7]  # "2 3" last continued with 5 (not 4), 3 tokens at most
