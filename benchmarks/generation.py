@@ -124,6 +124,7 @@ class LlamaCppRuntime:
         self.name = f"llama.cpp {label}"
         self.llm = Llama(str(gguf_path), n_ctx=context, n_batch=context, n_threads=threads,
                          n_threads_batch=threads, verbose=False)
+        self.vocab = self.llm.n_vocab()
 
     def generate(self, prompts, new_tokens):
         if len(prompts) != 1:
@@ -135,7 +136,8 @@ class LlamaCppRuntime:
         prefilled = time.perf_counter()
         tokens = []
         for i in range(new_tokens):
-            tokens.append(int(np.argmax(llm.scores[llm.n_tokens - 1])))
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(self.vocab,))  # last position
+            tokens.append(int(np.argmax(logits)))
             if i < new_tokens - 1:
                 llm.eval([tokens[-1]])
         return prefilled - start, time.perf_counter() - prefilled, [tokens]
@@ -474,7 +476,7 @@ def main() -> None:
         else:
             rng = np.random.default_rng(1)
             prompts = [rng.integers(3, config.vocab_size, args.editor_context).tolist()
-                       for _ in range(3 * args.rounds)]
+                       for _ in range(2 * args.rounds)]
         results["editor_latency"] = {
             "context_tokens": args.editor_context, "new_tokens": args.editor_new_tokens,
             "prompts": "stdlib code" if tokenizer is not None else "random ids",

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from pycodesmall.config import ModelConfig
+from pycodesmall.errors import MissingExtraError
 from pycodesmall.onnx_export import input_names, output_names, require_onnxruntime
 from pycodesmall.runtime.kv_cache import attention_mask
 
@@ -61,7 +62,6 @@ class OnnxBackend:
         self._ort_device = ("cpu", 0)
         if self.device.type == "cuda":
             if "CUDAExecutionProvider" not in ort.get_available_providers():
-                from pycodesmall.errors import MissingExtraError
                 raise MissingExtraError("onnxruntime-gpu", "gpu", "The ONNX Runtime backend on CUDA")
             providers = [("CUDAExecutionProvider", {"device_id": self.device.index or 0}), *providers]
             self._ort_device = ("cuda", self.device.index or 0)
