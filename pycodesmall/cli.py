@@ -10,7 +10,7 @@ import click
 
 from pycodesmall.errors import PycodesmallError
 
-BACKEND_CHOICES = click.Choice(["auto", "torch", "onnx"])
+BACKEND_CHOICES = click.Choice(["auto", "torch", "onnx", "onnx-int8"])
 
 
 def _fail_cleanly(func):
@@ -78,6 +78,24 @@ def models():
 
     for m in list_models():
         click.echo(f"{m.name:24} {m.source:40} {m.description}")
+
+
+@main.command("export-onnx")
+@click.argument("model")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for model.onnx (default: beside the weights, or the user cache).")
+@click.option("--revision", default=None, help="Hub revision (commit, branch or tag).")
+@click.option("--dtype", default="fp32", show_default=True, type=click.Choice(["fp32", "fp16"]))
+@click.option("--quantize", default=None, type=click.Choice(["int8"]),
+              help="Dynamic int8 quantization of the weights (smaller and faster on CPU).")
+@click.option("--force", is_flag=True, help="Export again even if an up-to-date export exists.")
+@_fail_cleanly
+def export_onnx(model, out_dir, revision, dtype, quantize, force):
+    """Export MODEL to ONNX for the ONNX Runtime backend; print the file written."""
+    from pycodesmall.hub import resolve
+    from pycodesmall.onnx_export import export_onnx as export
+
+    click.echo(str(export(resolve(model, revision), out_dir, dtype, quantize, force)))
 
 
 @main.command()

@@ -64,19 +64,30 @@ class Attention(nn.Module):
         self.k_proj = nn.Linear(h, self.n_kv_head * self.head_dim, bias=False)
         self.v_proj = nn.Linear(h, self.n_kv_head * self.head_dim, bias=False)
         self.o_proj = nn.Linear(self.n_head * self.head_dim, h, bias=False)
+        self.qkv_t = self.o_t = None  # inference-only copies, see Transformer.fuse_for_inference
+
+    def fuse(self) -> None:
+        self.qkv_t = _transposed(self.q_proj, self.k_proj, self.v_proj)
+        self.o_t = _transposed(self.o_proj)
 
     def forward(self, x, cos, sin, mask=None, kv_cache=None, cache_index: int = 0):
         B, T, _ = x.shape
-        q = self.q_proj(x).view(B, T, self.n_head, self.head_dim).transpose(1, 2)  # (B, nh, T, hs)
-        k = self.k_proj(x).view(B, T, self.n_kv_head, self.head_dim).transpose(1, 2)  # (B, nkv, T, hs)
-        v = self.v_proj(x).view(B, T, self.n_kv_head, self.head_dim).transpose(1, 2)
+        if self.qkv_t is None:
+            q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        else:
+            kv_size = self.n_kv_head * self.head_dim
+            q, k, v = (x @ self.qkv_t).split([self.n_head * self.head_dim, kv_size, kv_size], dim=-1)
+        q = q.view(B, T, self.n_head, self.head_dim).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.view(B, T, self.n_kv_head, self.head_dim).transpose(1, 2)  # (B, nkv, T, hs)
+        v = v.view(B, T, self.n_kv_head, self.head_dim).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         if kv_cache is not None:
             k, v = kv_cache.update(k, v, cache_index)  # (B, nkv, cache_index + T, hs)
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, is_causal=mask is None and kv_cache is None,
             enable_gqa=self.n_kv_head != self.n_head)  # (B, nh, T, hs)
-        return self.o_proj(y.transpose(1, 2).reshape(B, T, -1))
+        y = y.transpose(1, 2).reshape(B, T, -1)
+        return self.o_proj(y) if self.o_t is None else y @ self.o_t
 
 
 class MLP(nn.Module):
@@ -86,9 +97,26 @@ class MLP(nn.Module):
         self.gate_proj = nn.Linear(h, i, bias=False)
         self.up_proj = nn.Linear(h, i, bias=False)
         self.down_proj = nn.Linear(i, h, bias=False)
+        self.gate_up_t = self.down_t = None  # inference-only copies, see Transformer.fuse_for_inference
+
+    def fuse(self) -> None:
+        self.gate_up_t = _transposed(self.gate_proj, self.up_proj)
+        self.down_t = _transposed(self.down_proj)
 
     def forward(self, x):
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+        if self.gate_up_t is None:
+            return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+        gate, up = (x @ self.gate_up_t).chunk(2, dim=-1)
+        return (F.silu(gate) * up) @ self.down_t
+
+
+def _transposed(*linears: nn.Linear) -> torch.Tensor:
+    """The weights of `linears` stacked on the output axis, as one contiguous (in, out) matrix.
+
+    `x @ W_t` with a contiguous W_t is 1.5-5x faster than `F.linear(x, W)` for one-token
+    products on CPU BLAS, and one product instead of two or three saves per-call overhead.
+    """
+    return torch.cat([linear.weight.detach() for linear in linears]).t().contiguous()
 
 
 class Block(nn.Module):
@@ -123,7 +151,28 @@ class Transformer(nn.Module):
         if config.tie_word_embeddings:
             self.lm_head.weight = self.model.embed_tokens.weight
         self.gradient_checkpointing = False
+        self.lm_head_t = None  # inference-only copy, see fuse_for_inference
         self.apply(self._init_weights)
+
+    def fuse_for_inference(self) -> "Transformer":
+        """Add fused, transposed copies of the projection weights that `forward` then uses.
+
+        For decoding speed only: the parameters (and so `state_dict`) are unchanged, the
+        copies do not follow later `.to()` calls or weight updates, and `train()` drops them.
+        """
+        for layer in self.model.layers:
+            layer.self_attn.fuse()
+            layer.mlp.fuse()
+        self.lm_head_t = _transposed(self.lm_head)
+        return self
+
+    def train(self, mode: bool = True) -> "Transformer":
+        if mode:
+            for layer in self.model.layers:
+                layer.self_attn.qkv_t = layer.self_attn.o_t = None
+                layer.mlp.gate_up_t = layer.mlp.down_t = None
+            self.lm_head_t = None
+        return super().train(mode)
 
     def _init_weights(self, module: nn.Module) -> None:
         if isinstance(module, (nn.Linear, nn.Embedding)):
@@ -144,6 +193,19 @@ class Transformer(nn.Module):
         mask: boolean (B, 1, T, S) attention mask, True where a query may attend; None means
         plain causal attention (with the sliding window applied when configured).
         """
+        x = self.hidden_states(idx, positions, mask, kv_caches, cache_index)
+        if last_only:
+            x = x[:, -1]
+        return self.logits(x)
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Final norm and output projection of hidden states (..., C) -> (..., vocab)."""
+        x = self.model.norm(hidden)
+        return self.lm_head(x) if self.lm_head_t is None else x @ self.lm_head_t
+
+    def hidden_states(self, idx, positions=None, mask=None, kv_caches=None,
+                      cache_index: int = 0) -> torch.Tensor:
+        """The decoder's output (B, T, C) before the final norm; arguments as in `forward`."""
         B, T = idx.shape
         if positions is None:
             positions = torch.arange(T, device=idx.device).expand(B, T)
@@ -159,9 +221,7 @@ class Transformer(nn.Module):
                 x = checkpoint(layer, x, cos, sin, mask, cache, cache_index, use_reentrant=False)
             else:
                 x = layer(x, cos, sin, mask, cache, cache_index)
-        if last_only:
-            x = x[:, -1]
-        return self.lm_head(self.model.norm(x))
+        return x
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

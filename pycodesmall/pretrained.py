@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from pycodesmall.config import ModelConfig
-from pycodesmall.errors import ConfigError, PycodesmallError
+from pycodesmall.errors import ConfigError, MissingExtraError
 from pycodesmall.model import Transformer
 from pycodesmall.runtime import Engine
 from pycodesmall.runtime.torch_backend import TorchBackend
@@ -17,7 +17,7 @@ from pycodesmall.weights import WEIGHTS_NAME, load_weights, save_weights
 
 __all__ = ["CodeModel", "pick_device", "BACKENDS"]
 
-BACKENDS = ("auto", "torch", "onnx")
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 
 
 def pick_device(device: str) -> torch.device:
@@ -32,18 +32,41 @@ def pick_device(device: str) -> torch.device:
     return resolved
 
 
+def _onnx_export_for(backend: str, source: Path | None, device: torch.device) -> Path | None:
+    """The ONNX file to run, or None for the torch backend.
+
+    "auto" takes ONNX Runtime on CPU when it is installed and an up-to-date export of the
+    weights already exists (`pycodesmall export-onnx` makes one), as it decodes faster
+    there; it never exports on its own, which takes a while. "onnx" and "onnx-int8" export
+    when needed. int8 costs some accuracy, so only an explicit "onnx-int8" uses it.
+    """
+    if backend == "torch" or (backend == "auto" and (source is None or device.type != "cpu")):
+        return None
+    from pycodesmall import onnx_export
+
+    if backend == "auto":
+        try:
+            onnx_export.require_onnxruntime("The ONNX Runtime backend")
+        except MissingExtraError:
+            return None
+        return onnx_export.current_export(source)
+    if source is None:
+        raise ConfigError(f"backend {backend!r} runs an export of saved weights: save the model "
+                          "with save_pretrained and load it from that directory")
+    return onnx_export.export_onnx(source, quantize="int8" if backend == "onnx-int8" else None)
+
+
 class CodeModel:
     """What `pycodesmall.load` returns: tokenizer, config, weights and a ready engine."""
 
     def __init__(self, model: Transformer, tokenizer: PythonTokenizer, name: str = "model",
-                 device: str = "cpu", backend: str = "auto"):
+                 device: str = "cpu", backend: str = "auto", source: Path | None = None):
+        """`source`: the directory the weights came from, which the ONNX backends export."""
         if model.config.vocab_size < tokenizer.vocab_size:
             raise ConfigError(f"the tokenizer has {tokenizer.vocab_size} tokens but the model "
                               f"only {model.config.vocab_size}")
         if backend not in BACKENDS:
             raise ConfigError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
-        if backend == "onnx":
-            raise PycodesmallError("the ONNX Runtime backend is not available yet; use backend='torch'")
         self.name = name
         self.config = model.config
         self.tokenizer = tokenizer
@@ -52,12 +75,20 @@ class CodeModel:
         dtype = torch.float32
         if self.device.type == "cuda":
             dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        self.backend = TorchBackend(model, self.device, dtype)
+        onnx_file = _onnx_export_for(backend, source, self.device)
+        if onnx_file is None:
+            self.backend = TorchBackend(model, self.device, dtype)
+            self._module = self.backend.model
+        else:
+            from pycodesmall.runtime.onnx_backend import OnnxBackend
+
+            self.backend = OnnxBackend(onnx_file, model.config, self.device)
+            self._module = model.to(self.device).eval()  # for scoring and saving
         self.engine = Engine(self.backend, eos_id=tokenizer.eot_id, pad_id=tokenizer.pad_id)
 
     @property
     def module(self) -> Transformer:
-        return self.backend.model
+        return self._module
 
     @property
     def context_length(self) -> int:
@@ -71,7 +102,7 @@ class CodeModel:
         tokenizer = PythonTokenizer.from_file(directory / "tokenizer.json")
         model = Transformer(config)
         load_weights(model, directory / WEIGHTS_NAME)
-        return cls(model, tokenizer, name or directory.name, device, backend)
+        return cls(model, tokenizer, name or directory.name, device, backend, source=directory)
 
     def save_pretrained(self, directory: str | Path, dtype: torch.dtype | None = None) -> Path:
         """Write config.json, model.safetensors and tokenizer.json; `load` reads them back."""

@@ -9,6 +9,7 @@ import torch
 
 from pycodesmall.runtime.backend import Backend, left_pad
 from pycodesmall.runtime.sampling import SamplingParams, sample
+from pycodesmall.runtime.speculative import PromptLookup, accepted_length
 from pycodesmall.runtime.stop_rules import StopRules
 
 __all__ = ["Engine", "Generation", "SamplingParams", "Cancelled"]
@@ -51,6 +52,7 @@ class Engine:
         detokenizers: Sequence[Callable[[list[int]], str]] | None = None,
         stop_rules: Sequence[StopRules | None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        lookup: PromptLookup | None = None,
     ) -> list[Generation]:
         """Generate `num_samples` continuations of each prompt.
 
@@ -58,6 +60,9 @@ class Engine:
         `detokenizers[p]` turns ids generated after prompt p into text; `stop_rules[p]`
         (which needs a detokenizer) decides when that text is complete. `should_cancel` is
         polled before every model call, so a cancelled request stops within one step.
+        With `lookup`, greedy decoding of a single sequence checks drafts copied from the
+        prompt (prompt-lookup speculative decoding) on backends that can `verify`: the
+        same tokens in fewer model calls. Other requests ignore it.
         """
         if not prompts or any(len(p) == 0 for p in prompts):
             raise ValueError("every prompt needs at least one token")
@@ -71,38 +76,35 @@ class Engine:
 
         detok, rules = rows_of(detokenizers), rows_of(stop_rules)
         batch = len(prompts) * num_samples
-        tokens, pads = left_pad([list(p) for p in prompts], self.pad_id)
-        if should_cancel is not None and should_cancel():
-            raise Cancelled()
-        logits, cache = self.backend.prefill(tokens, pads, num_samples, max_new_tokens)
-        generator = None
-        if sampling.seed is not None:
-            generator = torch.Generator(device=logits.device).manual_seed(sampling.seed)
-
         generated: list[list[int]] = [[] for _ in range(batch)]
         logprobs = [0.0] * batch
         finish: list[str | None] = [None] * batch
         cuts: list[int | None] = [None] * batch
-        for step in range(max_new_tokens):
-            next_ids = sample(logits, sampling, generator)
-            chosen_logprobs = torch.log_softmax(logits, dim=-1).gather(-1, next_ids[:, None])[:, 0]
-            for row, (token, lp) in enumerate(zip(next_ids.tolist(), chosen_logprobs.tolist())):
-                if finish[row] is not None:
-                    continue
-                if token == self.eos_id:
-                    finish[row] = "eos"
-                    continue
-                generated[row].append(token)
-                logprobs[row] += lp
-                if rules is not None and rules[row] is not None:
-                    cut = rules[row].cut(detok[row](generated[row]))
-                    if cut is not None:
-                        finish[row], cuts[row] = "stop", cut
-            if all(f is not None for f in finish) or step == max_new_tokens - 1:
-                break
+
+        def accept(row: int, token: int, logprob: float) -> None:
+            """Record one token of `row`, unless the row is done; apply eos and stop rules."""
+            if finish[row] is not None:
+                return
+            if token == self.eos_id:
+                finish[row] = "eos"
+                return
+            generated[row].append(token)
+            logprobs[row] += logprob
+            if rules is not None and rules[row] is not None:
+                cut = rules[row].cut(detok[row](generated[row]))
+                if cut is not None:
+                    finish[row], cuts[row] = "stop", cut
+
+        def check_cancel() -> None:
             if should_cancel is not None and should_cancel():
                 raise Cancelled()
-            logits, cache = self.backend.step(next_ids, cache)
+
+        if lookup is not None and sampling.greedy and batch == 1 and hasattr(self.backend, "verify"):
+            self._decode_with_lookup(list(prompts[0]), max_new_tokens, lookup, accept,
+                                     lambda: finish[0] is not None, check_cancel)
+        else:
+            self._decode(prompts, max_new_tokens, sampling, num_samples, accept,
+                         lambda: all(f is not None for f in finish), check_cancel)
 
         results = []
         for row in range(batch):
@@ -113,3 +115,58 @@ class Engine:
                     text = text[: cuts[row]]
             results.append(Generation(generated[row], text, logprobs[row], finish[row] or "length"))
         return results
+
+    def _decode(self, prompts, max_new_tokens, sampling, num_samples, accept, all_done, check_cancel):
+        """One `step` per token for every row."""
+        tokens, pads = left_pad([list(p) for p in prompts], self.pad_id)
+        check_cancel()
+        logits, cache = self.backend.prefill(tokens, pads, num_samples, max_new_tokens)
+        generator = None
+        if sampling.seed is not None:
+            generator = torch.Generator(device=logits.device).manual_seed(sampling.seed)
+        for step in range(max_new_tokens):
+            next_ids = sample(logits, sampling, generator)
+            chosen_logprobs = torch.log_softmax(logits, dim=-1).gather(-1, next_ids[:, None])[:, 0]
+            for row, (token, lp) in enumerate(zip(next_ids.tolist(), chosen_logprobs.tolist())):
+                accept(row, token, lp)
+            if all_done() or step == max_new_tokens - 1:
+                break
+            check_cancel()
+            logits, cache = self.backend.step(next_ids, cache)
+
+    def _decode_with_lookup(self, prompt, max_new_tokens, lookup, accept, done, check_cancel):
+        """Greedy decoding of one sequence that checks prompt-lookup drafts in one pass each.
+
+        Every `verify` feeds the last chosen token plus a draft and returns the model's own
+        greedy choice after each of them; the draft's agreeing prefix and the model's next
+        choice are kept, the rest of the cache is rolled back. Same tokens as `_decode`.
+        """
+        check_cancel()
+        logits, cache = self.backend.prefill(torch.tensor([prompt]), torch.zeros(1, dtype=torch.long),
+                                             1, max_new_tokens)
+        logits = logits[0]  # (vocab,) the model's scores for the next token
+        history = lookup.index(prompt)
+        produced = 0
+        while True:
+            token = int(logits.argmax())
+            accept(0, token, float(torch.log_softmax(logits, dim=-1)[token]))
+            history.extend([token])
+            produced += 1
+            if done() or produced == max_new_tokens:
+                return
+            draft = history.draft(max_new_tokens - produced - 1)
+            check_cancel()
+            length = cache.length
+            verified, cache = self.backend.verify(torch.tensor([[token, *draft]]), cache)
+            verified = verified[0]  # (1 + len(draft), vocab)
+            predictions = verified.argmax(dim=-1).tolist()
+            kept = accepted_length(draft, predictions)
+            logprobs = torch.log_softmax(verified[:kept], dim=-1)
+            for i in range(kept):
+                accept(0, draft[i], float(logprobs[i, draft[i]]))
+                history.extend([draft[i]])
+                produced += 1
+                if done() or produced == max_new_tokens:
+                    return
+            cache = self.backend.truncate(cache, length + 1 + kept)
+            logits = verified[kept]

@@ -1,0 +1,136 @@
+"""The ONNX export and the ONNX Runtime backend: parity with torch, staleness, selection."""
+
+import shutil
+import sys
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from conftest import tiny_config
+from pycodesmall.cli import main
+from pycodesmall.errors import MissingExtraError
+from pycodesmall.model import Transformer
+from pycodesmall.onnx_export import current_export, export_onnx, require_onnxruntime
+from pycodesmall.pretrained import CodeModel
+from pycodesmall.runtime import Engine
+from pycodesmall.runtime.speculative import PromptLookup
+from pycodesmall.weights import save_weights
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models decode fastest on one thread; on a busy machine two spinning OpenMP
+    threads slow every step by 10x or more."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def exported(indent_tokenizer, tmp_path_factory):
+    """A saved tiny model (GQA, room for 256 + 128 tokens) and its fp32 export, made once."""
+    torch.manual_seed(0)
+    module = Transformer(tiny_config(indent_tokenizer.vocab_size, max_position_embeddings=512))
+    directory = CodeModel(module, indent_tokenizer, backend="torch").save_pretrained(
+        tmp_path_factory.mktemp("onnx") / "tiny")
+    return directory, export_onnx(directory)
+
+
+@pytest.fixture(scope="module")
+def backends(exported):
+    directory, _ = exported
+    return (CodeModel.from_directory(directory, device="cpu", backend="torch").backend,
+            CodeModel.from_directory(directory, device="cpu", backend="onnx").backend)
+
+
+def test_export_is_a_valid_graph_beside_the_weights(exported):
+    directory, path = exported
+    assert path == directory / "model.onnx"
+    onnx.checker.check_model(str(path))
+    names = [i.name for i in onnx.load(str(path)).graph.input]
+    assert names[:4] == ["input_ids", "position_ids", "attention_mask", "logits_index"]
+    assert names[4:6] == ["past.0.key", "past.0.value"]
+
+
+def test_a_stale_export_is_detected_and_remade(exported, tmp_path):
+    directory, path = exported
+    copy = shutil.copytree(directory, tmp_path / "copy")
+    assert current_export(copy) == copy / "model.onnx"
+    assert export_onnx(copy) == copy / "model.onnx"  # up to date: reused, not re-made
+    model = CodeModel.from_directory(copy, backend="torch")
+    with torch.no_grad():
+        model.module.model.norm.weight.mul_(2)
+    save_weights(model.module, copy / "model.safetensors")
+    assert current_export(copy) is None
+    assert CodeModel.from_directory(copy, device="cpu").backend.name == "torch"  # auto: no export
+
+
+def test_logits_match_torch_over_a_256_token_prompt_and_every_step(backends):
+    torch_backend, onnx_backend = backends
+    torch.manual_seed(1)
+    tokens = torch.randint(3, 500, (2, 256))
+    pads = torch.tensor([0, 37])  # the second prompt is left-padded
+    expected, torch_cache = torch_backend.prefill(tokens, pads, 1, 128)
+    actual, onnx_cache = onnx_backend.prefill(tokens, pads, 1, 128)
+    torch.testing.assert_close(actual, expected, atol=1e-4, rtol=0)
+    for _ in range(127):
+        next_ids = expected.argmax(-1)
+        expected, torch_cache = torch_backend.step(next_ids, torch_cache)
+        actual, onnx_cache = onnx_backend.step(next_ids, onnx_cache)
+        torch.testing.assert_close(actual, expected, atol=1e-4, rtol=0)
+
+
+def test_greedy_generation_is_identical_for_128_tokens(backends):
+    prompts = [[5, 17, 300, 42, 8, 99, 23] * 4, [7, 11], [400, 3, 12, 19]]
+    torch_engine, onnx_engine = (Engine(b, eos_id=None) for b in backends)
+    expected = [g.tokens for g in torch_engine.generate(prompts, 128)]
+    assert [g.tokens for g in onnx_engine.generate(prompts, 128)] == expected
+    several = onnx_engine.generate(prompts[:1], 16, num_samples=2)
+    assert several[0].tokens == several[1].tokens == expected[0][:16]
+
+
+def test_speculative_decoding_on_onnx_gives_plain_greedy_tokens(backends):
+    _, onnx_backend = backends
+    engine = Engine(onnx_backend, eos_id=None)
+    prompt = list(range(40, 80)) * 3 + list(range(40, 50))
+    [plain] = engine.generate([prompt], 64)
+    [fast] = engine.generate([prompt], 64, lookup=PromptLookup())
+    assert fast.tokens == plain.tokens
+
+
+def test_backend_selection(exported):
+    directory, _ = exported
+    assert CodeModel.from_directory(directory, device="cpu").backend.name == "onnx"  # auto
+    assert CodeModel.from_directory(directory, device="cpu", backend="torch").backend.name == "torch"
+
+
+def test_int8_export_stays_close_to_fp32(exported, tmp_path):
+    directory, _ = exported
+    copy = shutil.copytree(directory, tmp_path / "copy")
+    quantized = CodeModel.from_directory(copy, device="cpu", backend="onnx-int8")
+    assert (copy / "model-int8.onnx").is_file()
+    reference = CodeModel.from_directory(copy, device="cpu", backend="torch")
+    tokens = torch.randint(3, 500, (1, 64))
+    expected, _ = reference.backend.prefill(tokens, torch.zeros(1, dtype=torch.long), 1, 1)
+    actual, _ = quantized.backend.prefill(tokens, torch.zeros(1, dtype=torch.long), 1, 1)
+    assert (actual - expected).abs().max() < 0.1 * expected.std()
+
+
+def test_cli_export_prints_the_up_to_date_file(exported):
+    directory, path = exported
+    result = CliRunner().invoke(main, ["export-onnx", str(directory)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(path)
+
+
+def test_missing_onnxruntime_names_the_extra(monkeypatch, exported):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` fail
+    with pytest.raises(MissingExtraError, match=r"pycodesmall\[onnx\]"):
+        require_onnxruntime("The ONNX Runtime backend")
+    directory, _ = exported
+    assert CodeModel.from_directory(directory, device="cpu").backend.name == "torch"
