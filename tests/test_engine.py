@@ -101,3 +101,24 @@ def test_top_k_and_top_p_restrict_the_choice():
     assert set(top_p.tolist()) == {0}
     greedy = sample(logits[:1], SamplingParams())
     assert greedy.tolist() == [0]
+
+
+def test_repetition_penalty_breaks_a_greedy_loop():
+    # Token 1 is always slightly preferred over token 2: plain greedy repeats it forever.
+    class Loop:
+        name = "loop"
+
+        def prefill(self, tokens, pad_lengths, num_samples, max_new_tokens):
+            return self.step(None, None)
+
+        def step(self, tokens, cache):
+            logits = torch.full((1, 8), -5.0)
+            logits[0, 1], logits[0, 2] = 2.0, 1.8
+            return logits, cache
+
+    plain = Engine(Loop(), eos_id=0).generate([[3]], 6)
+    assert plain[0].tokens == [1] * 6
+    penalised = Engine(Loop(), eos_id=0).generate([[3]], 6, SamplingParams(repetition_penalty=1.2))
+    assert penalised[0].tokens[:2] == [1, 2]
+    with pytest.raises(Exception, match="repetition_penalty"):
+        SamplingParams(repetition_penalty=0.5)

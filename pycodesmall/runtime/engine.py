@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from pycodesmall.runtime.backend import Backend, left_pad
-from pycodesmall.runtime.sampling import SamplingParams, sample
+from pycodesmall.runtime.sampling import SamplingParams, penalize_repetition, sample
 from pycodesmall.runtime.speculative import PromptLookup, accepted_length
 from pycodesmall.runtime.stop_rules import StopRules
 
@@ -99,11 +99,12 @@ class Engine:
             if should_cancel is not None and should_cancel():
                 raise Cancelled()
 
-        if lookup is not None and sampling.greedy and batch == 1 and hasattr(self.backend, "verify"):
+        plain_greedy = sampling.greedy and sampling.repetition_penalty == 1
+        if lookup is not None and plain_greedy and batch == 1 and hasattr(self.backend, "verify"):
             self._decode_with_lookup(list(prompts[0]), max_new_tokens, lookup, accept,
                                      lambda: finish[0] is not None, check_cancel)
         else:
-            self._decode(prompts, max_new_tokens, sampling, num_samples, accept,
+            self._decode(prompts, max_new_tokens, sampling, num_samples, accept, generated,
                          lambda: all(f is not None for f in finish), check_cancel)
 
         results = []
@@ -116,7 +117,8 @@ class Engine:
             results.append(Generation(generated[row], text, logprobs[row], finish[row] or "length"))
         return results
 
-    def _decode(self, prompts, max_new_tokens, sampling, num_samples, accept, all_done, check_cancel):
+    def _decode(self, prompts, max_new_tokens, sampling, num_samples, accept, generated, all_done,
+                check_cancel):
         """One `step` per token for every row."""
         tokens, pads = left_pad([list(p) for p in prompts], self.pad_id)
         check_cancel()
@@ -125,7 +127,8 @@ class Engine:
         if sampling.seed is not None:
             generator = torch.Generator(device=logits.device).manual_seed(sampling.seed)
         for step in range(max_new_tokens):
-            next_ids = sample(logits, sampling, generator)
+            scores = penalize_repetition(logits, generated, sampling.repetition_penalty)
+            next_ids = sample(scores, sampling, generator)
             chosen_logprobs = torch.log_softmax(logits, dim=-1).gather(-1, next_ids[:, None])[:, 0]
             for row, (token, lp) in enumerate(zip(next_ids.tolist(), chosen_logprobs.tolist())):
                 accept(row, token, lp)

@@ -8,17 +8,23 @@ import torch
 
 from pycodesmall.errors import ConfigError
 
-__all__ = ["SamplingParams", "sample"]
+__all__ = ["SamplingParams", "sample", "penalize_repetition"]
 
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """temperature 0 is greedy decoding; `seed` makes sampling repeatable."""
+    """temperature 0 is greedy decoding; `seed` makes sampling repeatable.
+
+    repetition_penalty > 1 makes tokens that this sequence already generated less likely
+    (the prompt is exempt: code must repeat its names), as in Keskar et al. (2019): small
+    models otherwise fall into loops under greedy decoding.
+    """
 
     temperature: float = 0.0
     top_k: int | None = None
     top_p: float | None = None
     seed: int | None = None
+    repetition_penalty: float = 1.0
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -27,10 +33,25 @@ class SamplingParams:
             raise ConfigError(f"top_k must be >= 1, got {self.top_k}")
         if self.top_p is not None and not 0 < self.top_p <= 1:
             raise ConfigError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.repetition_penalty < 1:
+            raise ConfigError(f"repetition_penalty must be >= 1, got {self.repetition_penalty}")
 
     @property
     def greedy(self) -> bool:
         return self.temperature == 0
+
+
+def penalize_repetition(logits: torch.Tensor, generated: list[list[int]], penalty: float) -> torch.Tensor:
+    """(B, vocab) logits with each row's already generated tokens made less likely."""
+    if penalty == 1 or not any(generated):
+        return logits
+    rows = torch.tensor([r for r, ids in enumerate(generated) for _ in set(ids)], dtype=torch.long)
+    cols = torch.tensor([t for ids in generated for t in set(ids)], dtype=torch.long)
+    rows, cols = rows.to(logits.device), cols.to(logits.device)
+    seen = logits[rows, cols]
+    logits = logits.clone()
+    logits[rows, cols] = torch.where(seen > 0, seen / penalty, seen * penalty)
+    return logits
 
 
 def sample(logits: torch.Tensor, params: SamplingParams,

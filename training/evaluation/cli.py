@@ -57,6 +57,8 @@ def _parse_tasks(value: str) -> list[str]:
 @click.option("--n", default=1, show_default=True, help="Samples per problem.")
 @click.option("--temperature", default=0.0, show_default=True, help="0 means greedy.")
 @click.option("--top-p", default=0.95, show_default=True)
+@click.option("--repetition-penalty", default=1.0, show_default=True,
+              help="Penalty on tokens a sample already generated; 1 is plain decoding.")
 @click.option("--max-new-tokens", default=384, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--batch-size", default=8, show_default=True,
@@ -84,9 +86,9 @@ def _parse_tasks(value: str) -> list[str]:
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--backend", type=click.Choice(["auto", "torch", "onnx"]), default="auto",
               show_default=True)
-def eval_command(model_name, tasks, n, temperature, top_p, max_new_tokens, seed, batch_size,
-                 limit, mbpp_variant, mbpp_shots, lines_per_file, functions_per_file, timeout,
-                 workers, data_dir, corpus, output_dir, threads, device, backend):
+def eval_command(model_name, tasks, n, temperature, top_p, repetition_penalty, max_new_tokens,
+                 seed, batch_size, limit, mbpp_variant, mbpp_shots, lines_per_file,
+                 functions_per_file, timeout, workers, data_dir, corpus, output_dir, threads, device, backend):
     """Evaluate a model on HumanEval, MBPP, syntax validity, line completion and bits per byte."""
     if tasks is None:
         tasks = ",".join(name for name in TASKS if corpus or name not in CORPUS_TASKS)
@@ -96,7 +98,8 @@ def eval_command(model_name, tasks, n, temperature, top_p, max_new_tokens, seed,
         raise click.UsageError(f"{', '.join(missing_corpus)} need(s) --corpus "
                                "(held-out files), or leave them out of --tasks")
     config = EvalConfig(n=n, temperature=temperature, top_p=top_p,
-                        max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size,
+                        repetition_penalty=repetition_penalty, max_new_tokens=max_new_tokens,
+                        seed=seed, batch_size=batch_size,
                         limit=limit, mbpp_variant=mbpp_variant, mbpp_shots=int(mbpp_shots),
                         lines_per_file=lines_per_file, functions_per_file=functions_per_file,
                         timeout_s=timeout, workers=workers, data_dir=data_dir, corpus=corpus)

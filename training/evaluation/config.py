@@ -20,6 +20,7 @@ class EvalConfig:
     n: int = 1
     temperature: float = 0.0
     top_p: float = 0.95
+    repetition_penalty: float = 1.0  # plain decoding, as benchmark protocols use
     max_new_tokens: int = 384
     seed: int = 0
     batch_size: int = 8
@@ -45,6 +46,7 @@ class EvalConfig:
     @property
     def sampling(self) -> Sampling:
         return Sampling(n=self.n, temperature=self.temperature, top_p=self.top_p,
+                        repetition_penalty=self.repetition_penalty,
                         max_new_tokens=self.max_new_tokens, seed=self.seed,
                         batch_size=self.batch_size)
 

@@ -23,6 +23,7 @@ class Sampling:
     n: int = 1
     temperature: float = 0.0
     top_p: float = 0.95
+    repetition_penalty: float = 1.0
     max_new_tokens: int = 384
     seed: int = 0
     batch_size: int = 8
@@ -79,7 +80,8 @@ def generate_samples(model, requests: list[Request], sampling: Sampling) -> list
             rows = pycodesmall.complete_batch(
                 [request.prompt for request in batch], model, n=sampling.n,
                 max_new_tokens=sampling.max_new_tokens, temperature=sampling.temperature,
-                top_p=sampling.top_p, seed=sampling.seed + batch_number, max_lines=max_lines,
+                top_p=sampling.top_p, repetition_penalty=sampling.repetition_penalty,
+                seed=sampling.seed + batch_number, max_lines=max_lines,
                 stop=stop, stop_at_block_end=stop_at_block_end, validate=False)
         for index, completions in zip(indices, rows):
             samples[index] = [truncate_at_stop(c.text, stop) for c in completions]
