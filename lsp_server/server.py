@@ -80,7 +80,7 @@ def create_server(defaults: Settings = Settings()) -> PycodesmallServer:
         inline = params.capabilities.text_document is not None and \
             params.capabilities.text_document.inline_completion is not None
         if inline:
-            ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION)(inline_completion)
+            ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(inline_completion)
         else:
             ls.feature(types.TEXT_DOCUMENT_COMPLETION,
                        types.CompletionOptions(trigger_characters=[".", "(", " "]))(completion)

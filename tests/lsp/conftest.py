@@ -16,7 +16,7 @@ from pycodesmall.config import ModelConfig
 from pycodesmall.model import Transformer
 from pycodesmall.pretrained import CodeModel
 
-from lsp_client import start_client
+from lsp_e2e import start_client
 
 
 def save_random_model(directory: Path, tokenizer, **sizes) -> Path:

@@ -10,12 +10,9 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcMethodNotFound, JsonRpcRequestCancelled
 
-from lsp_client import start_client
-from pycodesmall.lsp_server.completer import prompt_for, suggest
-from pycodesmall.lsp_server.settings import Settings
+from lsp_e2e import SOURCE, library_suggestions, start_client
 
 URI = "file:///project/example.py"
-SOURCE = "import os\n\nx = "  # where the fixture model's valid answer is not blank
 
 
 def open_document(client, text: str = SOURCE, uri: str = URI) -> None:
@@ -39,14 +36,10 @@ async def inline(client, position: types.Position, uri: str = URI) -> list[str]:
     return [item.insert_text for item in result.items]
 
 
-def library_suggestions(model_dir, text: str, **settings) -> list[str]:
-    """What the server should answer, computed in this process with the same code path."""
-    chosen = Settings(model=str(model_dir), **settings)
-    model = pycodesmall.load(str(model_dir), device="cpu")
-    return [c.text for c in suggest(model, prompt_for(model, text, len(text), chosen), chosen)]
-
-
 async def test_inline_completion_returns_the_validated_suggestion(client, lsp_model_dir):
+    capabilities = client.initialize_result.capabilities
+    assert capabilities.inline_completion_provider is not None and capabilities.completion_provider is None
+    assert capabilities.text_document_sync.change == types.TextDocumentSyncKind.Incremental
     open_document(client)
     answer = await inline(client, end_of(SOURCE))
     assert client.statuses[-1][0] == "ready"
@@ -70,6 +63,8 @@ async def test_clients_without_inline_completion_get_menu_items(lsp_model_dir):
     client = await start_client(lsp_model_dir, editor="neovim@v0.9.1")
     try:
         assert client.capabilities.text_document.inline_completion is None
+        capabilities = client.initialize_result.capabilities
+        assert capabilities.completion_provider is not None and capabilities.inline_completion_provider is None
         text = SOURCE + "na"  # a word under way: items replace it, so the menu filters by it
         open_document(client, text)
         result = await client.text_document_completion_async(types.CompletionParams(
