@@ -21,13 +21,16 @@ from pycodesmall.runtime import Cancelled
 
 from pycodesmall.lsp_server.candidates import Candidate, rank_candidates
 from pycodesmall.lsp_server.context import Prompt, build_prompt
+from pycodesmall.lsp_server.prefix_reuse import reuse_prefixes
 from pycodesmall.lsp_server.settings import Settings
 from pycodesmall.lsp_server.suggestion_cache import SuggestionCache
 
 __all__ = ["Completer", "suggest", "prompt_for"]
 
 CHARS_PER_TOKEN = 3  # a safe estimate for Python code; the library cuts exactly if it is off
-SUFFIX_SHARE = 0.25  # of the prompt's room, at most, for the text after the cursor
+# Of the prompt's room, at most, for the text after the cursor. It comes after the prefix in
+# the prompt, so it is recomputed on every keystroke: kept short for latency.
+SUFFIX_SHARE = 0.1
 
 
 def prompt_for(model: CodeModel, source: str, offset: int, settings: Settings) -> Prompt:
@@ -80,8 +83,8 @@ class Completer:
             self._model = None
             self._model_key = settings.model_key()
             self.cache.clear()
-            self._model = pycodesmall.load(settings.model, device=settings.device,
-                                           backend=settings.backend)
+            self._model = reuse_prefixes(pycodesmall.load(settings.model, device=settings.device,
+                                                          backend=settings.backend))
 
         try:
             await asyncio.get_running_loop().run_in_executor(self._worker, load)

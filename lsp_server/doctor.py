@@ -17,6 +17,7 @@ import pycodesmall
 from pycodesmall import PycodesmallError
 
 from pycodesmall.lsp_server.completer import prompt_for, suggest
+from pycodesmall.lsp_server.prefix_reuse import reuse_prefixes
 from pycodesmall.lsp_server.settings import Settings
 
 __all__ = ["run_check"]
@@ -37,13 +38,14 @@ def run_check(settings: Settings, echo: Callable[[str], None] = print) -> int:
     echo(f"settings: {settings}")
     started = time.perf_counter()
     try:
-        model = pycodesmall.load(settings.model, device=settings.device, backend=settings.backend)
+        model = reuse_prefixes(pycodesmall.load(settings.model, device=settings.device,
+                                                backend=settings.backend))
     except PycodesmallError as e:
         echo(f"FAILED to load the model: {e}")
         return 1
     echo(f"model: {model!r}, loaded in {_ms(started)}")
     prompt = prompt_for(model, SAMPLE, len(SAMPLE), settings)
-    for attempt in ("first", "second"):
+    for attempt in ("first", "second"):  # the second reuses the first one's prompt cache
         started = time.perf_counter()
         try:
             candidates = suggest(model, prompt, settings)

@@ -18,8 +18,11 @@ STATUS = "pycodesmall/status"
 SOURCE = "import os\n\nx = "  # where the fixture model's valid answer is not blank
 
 
+SERVER = [sys.executable, "-m", "pycodesmall.lsp_server"]
+
+
 def server_command(model_dir: Path | str) -> list[str]:
-    return [sys.executable, "-m", "pycodesmall.lsp_server", "--model", str(model_dir)]
+    return [*SERVER, "--model", str(model_dir)]
 
 
 def _client_recording_status() -> LanguageClient:
