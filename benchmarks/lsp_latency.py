@@ -82,9 +82,10 @@ async def replay_file(client: LanguageClient, name: str, text: str, args, rng: r
             if (column - indent + 1) % args.every:
                 continue
             started = time.perf_counter()
-            await client.text_document_inline_completion_async(types.InlineCompletionParams(
+            await asyncio.wait_for(client.text_document_inline_completion_async(types.InlineCompletionParams(
                 context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Automatic),
-                text_document=types.TextDocumentIdentifier(uri), position=types.Position(number, column + 1)))
+                text_document=types.TextDocumentIdentifier(uri), position=types.Position(number, column + 1))),
+                args.timeout)
             latencies.append((time.perf_counter() - started) * 1000)
         client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri)))
     return latencies
@@ -95,6 +96,11 @@ def summary(latencies: list[float]) -> dict:
     return {"requests": len(ordered), "p50_ms": round(statistics.median(ordered), 1),
             "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1),
             "mean_ms": round(statistics.fmean(ordered), 1), "max_ms": round(ordered[-1], 1)}
+
+
+async def forward_stderr(stream: asyncio.StreamReader) -> None:
+    while line := await stream.readline():
+        sys.stderr.write(line.decode(errors="replace"))
 
 
 async def run(args, model_dir: Path) -> dict:
@@ -110,6 +116,8 @@ async def run(args, model_dir: Path) -> dict:
 
     await client.start_io(sys.executable, "-m", "pycodesmall.lsp_server", "--model", str(model_dir),
                           "--device", "cpu")
+    # pygls pipes the server's stderr; drain it, or a chatty server blocks on a full pipe.
+    stderr_forwarder = asyncio.create_task(forward_stderr(client._server.stderr))
     await client.initialize_async(types.InitializeParams(
         capabilities=types.ClientCapabilities(text_document=types.TextDocumentClientCapabilities(
             inline_completion=types.InlineCompletionClientCapabilities())),
@@ -126,6 +134,7 @@ async def run(args, model_dir: Path) -> dict:
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
+    stderr_forwarder.cancel()
     return {"model_status": statuses[-1]["message"], "per_file": per_file}
 
 
@@ -144,6 +153,7 @@ def main() -> None:
     parser.add_argument("--lines-per-file", type=int, default=6)
     parser.add_argument("--every", type=int, default=3, help="a request every N keystrokes")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=60, help="seconds before a request counts as hung")
     parser.add_argument("--settings", type=json.loads, default={"maxLines": 1},
                         help="server settings as JSON (initializationOptions)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "lsp_latency.json")

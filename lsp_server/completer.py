@@ -9,6 +9,7 @@ a newer request for the same document arrives) stops the decode within one token
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import threading
 import warnings
@@ -104,7 +105,8 @@ class Completer:
         self._latest[uri] = ticket
         if (previous := self._running.pop(uri, None)) is not None:
             previous.set()
-        scope = (uri, self._model_key, settings)
+        # Everything that changes the suggestions, so that no stale one is served; not the debounce.
+        scope = (uri, self._model_key, dataclasses.replace(settings, debounce_ms=0))
         prefix, suffix = source[:offset], source[offset:]
         if (cached := self.cache.get(scope, prefix, suffix)) is not None:
             return [Candidate(text, 0.0) for text in cached]
