@@ -56,7 +56,7 @@ class PythonTokenizer:
         missing = [t for t in SPECIAL_TOKENS if t not in vocab]
         if missing:
             raise ConfigError(f"tokenizer lacks special tokens {missing}; train it with pycodesmall")
-        if indentation.STATEMENT_TYPES and indentation.MARKERS[-1] in vocab:
+        if indentation.MARKERS[-1] in vocab:
             self.variant = "ast"
         elif indentation.INDENT4 in vocab:
             self.variant = "indent"
@@ -157,10 +157,6 @@ class PythonTokenizer:
         if self.variant == "bpe":
             return text
         return indentation.decode(text, state.copy())
-
-    def token_text(self, token_id: int) -> str:
-        """A printable form of one token, for debugging and model cards."""
-        return self._tokenizer.id_to_token(token_id) or f"<{token_id}>"
 
 
 def transform(src: str, variant: str) -> str:

@@ -17,6 +17,8 @@ _COMMANDS = {
     "train": ("train", "train_command", "Train a model from a TOML config."),
     "eval": ("evaluation.cli", "eval_command", "Evaluate a model on HumanEval, MBPP and more."),
     "report": ("evaluation.report", "report_command", "Render result files into tables."),
+    "release": ("release", "release_command", "Bundle a trained model, record it, write its card."),
+    "card": ("release", "card_command", "Re-render a model card from its result files."),
 }
 
 

@@ -1,0 +1,110 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from click.testing import CliRunner
+from safetensors.torch import load_file
+from training_fixtures import TEST_CONFIG
+
+from pycodesmall.config import ModelConfig
+from pycodesmall.model import Transformer
+from pycodesmall.tokenizer import PythonTokenizer
+from pycodesmall.training.train import train, train_command
+from pycodesmall.training.train_config import load_config
+
+
+def run(data_overrides, out_dir, *overrides, resume=False):
+    config = load_config(TEST_CONFIG, [*data_overrides, f"output.dir={out_dir}", *overrides])
+    return train(config, resume=resume)
+
+
+def metrics(out_dir, key):
+    """{step: value} of one metric from metrics.jsonl (the last value when a step repeats)."""
+    lines = [json.loads(line) for line in (out_dir / "metrics.jsonl").read_text().splitlines()]
+    return {line["step"]: line[key] for line in lines if key in line}
+
+
+def test_end_to_end_loss_drops_and_model_exports(data_overrides, tmp_path):
+    summary = run(data_overrides, tmp_path / "run")  # 30 steps with FIM
+    losses = metrics(tmp_path / "run", "loss")
+    assert len(losses) == 30
+    assert sum(list(losses.values())[-5:]) / 5 < losses[1] - 0.5
+    val = metrics(tmp_path / "run", "val_bpb")
+    assert list(val) == [10, 20, 30] and val[30] < val[10]
+    assert summary["val_bpb"] == val[30] and summary["tokens"] == 30 * 4 * 2 * 64
+    for key in ("config", "config_sha256", "git_commit", "hardware", "wall_time_s"):
+        assert key in summary
+
+    model_dir = tmp_path / "run" / "model"
+    config = ModelConfig.from_file(model_dir)
+    model = Transformer(config)
+    weights = load_file(str(model_dir / "model.safetensors"))
+    assert "lm_head.weight" not in weights  # tied to the embedding
+    model.load_state_dict(weights, strict=False)
+    tokenizer = PythonTokenizer.from_file(model_dir)
+    assert config.vocab_size == tokenizer.vocab_size and config.eos_token_id == tokenizer.eot_id
+    checkpoint = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert torch.equal(checkpoint["model"]["model.norm.weight"], model.model.norm.weight)
+
+
+def test_resume_continues_exactly(data_overrides, tmp_path):
+    common = ["schedule.decay_start=6", "eval.interval=4", "checkpoint.interval=4"]
+    run(data_overrides, tmp_path / "straight", *common, "train.max_steps=8")
+    run(data_overrides, tmp_path / "resumed", *common, "train.max_steps=4")
+    run(data_overrides, tmp_path / "resumed", *common, "train.max_steps=8", resume=True)
+    straight, resumed = metrics(tmp_path / "straight", "loss"), metrics(tmp_path / "resumed", "loss")
+    assert list(resumed) == list(range(1, 9))
+    assert resumed == pytest.approx(straight, rel=1e-6)
+    assert metrics(tmp_path / "resumed", "val_loss")[8] == pytest.approx(
+        metrics(tmp_path / "straight", "val_loss")[8], rel=1e-6)
+
+
+def test_cooldown_from_a_kept_checkpoint(data_overrides, tmp_path):
+    run(data_overrides, tmp_path / "long", "train.max_steps=8", "checkpoint.keep_every=4")
+    kept = tmp_path / "long" / "step_000004.pt"
+    summary = run(data_overrides, tmp_path / "cooldown", f"train.init_from={kept}",
+                  "schedule.decay_start=4", "train.max_steps=6")
+    assert summary["started_from"]["step"] == 4 and summary["steps"] == 6
+    lrs = metrics(tmp_path / "cooldown", "lr")
+    assert list(lrs) == [5, 6] and lrs[6] == 0.0
+
+
+def test_checkpoint_from_another_config_is_refused(data_overrides, tmp_path):
+    out = tmp_path / "run"
+    run(data_overrides, out, "train.max_steps=2")
+    args = ["--config", str(TEST_CONFIG), "--resume", *data_overrides, f"output.dir={out}",
+            "train.max_steps=4", "model.hidden_size=32"]
+    result = CliRunner().invoke(train_command, args)
+    assert result.exit_code == 1
+    assert "different config" in result.output and "model.hidden_size: checkpoint 64, config 32" in result.output
+
+    (out / "checkpoint.pt").write_bytes((out / "checkpoint.pt").read_bytes()[:1000])
+    result = CliRunner().invoke(train_command, args[:-1])
+    assert result.exit_code == 1 and "cannot read checkpoint" in result.output
+
+
+def test_unknown_config_key_fails_before_training(data_overrides, tmp_path):
+    result = CliRunner().invoke(train_command, ["--config", str(TEST_CONFIG), *data_overrides,
+                                                f"output.dir={tmp_path}", "train.learning_rate=1"])
+    assert result.exit_code == 1 and "unknown key(s) train.learning_rate" in result.output
+    assert not (tmp_path / "metrics.jsonl").exists()
+
+
+def test_ddp_matches_single_process(data_overrides, tmp_path):
+    common = [*data_overrides, "train.max_steps=4", "eval.interval=2", "train.device=cpu"]
+    run(data_overrides, tmp_path / "single", *common[2:])
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                    "-m", "pycodesmall.training.train", "--config", str(TEST_CONFIG), *common,
+                    f"output.dir={tmp_path / 'ddp'}"], check=True, env=env, timeout=300,
+                   capture_output=True)
+    single, ddp = metrics(tmp_path / "single", "loss"), metrics(tmp_path / "ddp", "loss")
+    assert list(ddp) == [1, 2, 3, 4]
+    assert ddp == pytest.approx(single, rel=1e-4)
+    assert metrics(tmp_path / "ddp", "val_loss") == pytest.approx(metrics(tmp_path / "single", "val_loss"),
+                                                                  rel=1e-4)
+    start = json.loads((tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()[0])
+    assert start["world_size"] == 2

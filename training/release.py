@@ -1,0 +1,134 @@
+"""`pycodesmall-train release`: turn a finished training run into a released model.
+
+Converts the run's exported model to half precision, bundles it inside the package (or
+writes it to a folder for the Hub), generates a few unedited samples with it, records
+everything in `results/models/<name>/release.json` and renders the model card from that
+record. The card is data-driven: `pycodesmall-train card` re-renders it from the JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import click
+import torch
+
+from pycodesmall.api import complete
+from pycodesmall.errors import ConfigError, PycodesmallError
+from pycodesmall.hub import bundled_path
+from pycodesmall.pretrained import CodeModel
+
+from .model_card import render_card
+from .provenance import provenance
+
+__all__ = ["release", "release_command", "card_command", "SAMPLE_PROMPTS"]
+
+MAX_BUNDLED_BYTES = 20 * 1024 * 1024
+DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
+
+# Prompts for the card's samples: fixed, so that releases can be compared.
+SAMPLE_PROMPTS = [
+    "def fibonacci(n):\n",
+    "import os\n\n\ndef list_python_files(directory):\n    \"\"\"Return the paths of all .py files below directory.\"\"\"\n",
+    "class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, item):\n",
+    "def is_palindrome(s: str) -> bool:\n",
+    "with open(path) as f:\n",
+]
+
+
+def release(run_dir: Path, name: str, dtype: str, out_dir: Path, corpus_report: Path | None,
+            results_dir: Path) -> dict:
+    run = json.loads((run_dir / "run.json").read_text())
+    model = CodeModel.from_directory(run_dir / "model", name=name, device="cpu", backend="torch")
+    model.save_pretrained(out_dir, dtype=DTYPES[dtype])
+    size = sum(f.stat().st_size for f in out_dir.iterdir() if f.is_file())
+    if out_dir == bundled_path(name) and size > MAX_BUNDLED_BYTES:
+        raise ConfigError(f"{name} takes {size / 2**20:.1f} MiB; a bundled model may take at most "
+                          f"{MAX_BUNDLED_BYTES / 2**20:.0f} MiB: publish it on the Hub instead")
+    released = CodeModel.from_directory(out_dir, name=name, device="cpu", backend="torch")
+    samples = []
+    for prompt in SAMPLE_PROMPTS:
+        result = complete(prompt, model=released, max_new_tokens=min(96, released.context_length // 2),
+                          temperature=0.0)
+        samples.append({"prompt": prompt, "completion": result.text, "valid": result.valid,
+                        "raw_completion": result.raw_text, "finish_reason": result.finish_reason})
+    record = {
+        **provenance({"run": str(run_dir), "name": name, "dtype": dtype}),
+        "name": name,
+        "dtype": dtype,
+        "files": {f.name: {"bytes": f.stat().st_size, "sha256": _sha256(f)}
+                  for f in sorted(out_dir.iterdir()) if f.is_file()},
+        "parameters": released.module.num_parameters(),
+        "tokenizer": {"variant": released.tokenizer.variant, "vocab_size": released.tokenizer.vocab_size},
+        "training": {k: run.get(k) for k in ("config", "config_sha256", "git_commit", "hardware",
+                                             "steps", "tokens", "val_loss", "val_bpb", "wall_time_s",
+                                             "world_size")},
+        "corpus": _corpus_summary(corpus_report),
+        "samples": samples,
+    }
+    target = results_dir / name
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "release.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _corpus_summary(report_path: Path | None) -> dict | None:
+    if report_path is None or not report_path.is_file():
+        return None
+    report = json.loads(report_path.read_text())
+    return {"report": str(report_path), "config_sha256": report.get("config_sha256"),
+            "splits": report.get("splits"), "bytes_by_source": report.get("bytes_by_source"),
+            "sources": len(report.get("sources", [])),
+            "decontamination_dropped": len(report.get("decontamination", {}).get("dropped_files", []))}
+
+
+@click.command("release")
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="A finished training run (holding run.json and model/).")
+@click.option("--name", default="pycodesmall-tiny", show_default=True)
+@click.option("--dtype", type=click.Choice(sorted(DTYPES)), default="fp16", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write the model; default: bundled inside the package.")
+@click.option("--corpus-report", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("results/corpus/build_report.json"), show_default=True)
+@click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("results/models"), show_default=True)
+@click.option("--cards", "cards_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("model_cards"), show_default=True)
+def release_command(run_dir, name, dtype, out_dir, corpus_report, results_dir, cards_dir):
+    """Bundle (or export) a trained model, record it and write its model card."""
+    try:
+        record = release(run_dir, name, dtype, out_dir or bundled_path(name), corpus_report, results_dir)
+    except PycodesmallError as e:
+        raise click.ClickException(str(e)) from None
+    card = _write_card(record, results_dir, cards_dir)
+    click.echo(f"released {name}: {sum(f['bytes'] for f in record['files'].values()) / 2**20:.1f} MiB, "
+               f"card {card}")
+
+
+@click.command("card")
+@click.option("--name", default="pycodesmall-tiny", show_default=True)
+@click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("results/models"), show_default=True)
+@click.option("--cards", "cards_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("model_cards"), show_default=True)
+def card_command(name, results_dir, cards_dir):
+    """Re-render a model card from its release record and evaluation results."""
+    path = results_dir / name / "release.json"
+    if not path.is_file():
+        raise click.ClickException(f"no release record at {path}: run `pycodesmall-train release` first")
+    click.echo(str(_write_card(json.loads(path.read_text()), results_dir, cards_dir)))
+
+
+def _write_card(record: dict, results_dir: Path, cards_dir: Path) -> Path:
+    cards_dir.mkdir(parents=True, exist_ok=True)
+    evaluations = sorted((results_dir / record["name"]).glob("eval_*.json"))
+    card = cards_dir / f"{record['name']}.md"
+    card.write_text(render_card(record, [json.loads(p.read_text()) for p in evaluations]))
+    return card

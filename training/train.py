@@ -1,0 +1,235 @@
+"""`pycodesmall-train train`: the training loop, one linear program in the spirit of nanoGPT.
+
+    pycodesmall-train train --config training/configs/tiny.toml [--resume] [section.key=value ...]
+    torchrun --standalone --nproc_per_node 2 -m pycodesmall.training.train --config ...
+
+Writes to `output.dir`: `metrics.jsonl` (a start record with config, hash, commit and
+hardware; training and validation metrics; an end record with the wall time),
+`checkpoint.pt` (the latest, for `--resume`), `step_XXXXXX.pt` when `checkpoint.keep_every`
+is set (starting points for WSD cooldowns via `train.init_from`), `model/` (the final model
+as a pretrained directory) and `run.json` (the summary).
+
+`train.grad_accum` counts micro-batches per step over all processes, so a config trains on
+the same global batch, with the same rows, whatever the number of processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from pathlib import Path
+
+import click
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from pycodesmall.errors import ConfigError, PycodesmallError
+from pycodesmall.model import Transformer
+from pycodesmall.tokenizer import PythonTokenizer
+from pycodesmall.training import distributed
+from pycodesmall.training.checkpoint import (CheckpointError, check_compatible, load_checkpoint,
+                                             restore_rng_states, rng_states, save_checkpoint)
+from pycodesmall.training.data_loader import Batches, check_tokenizer, open_split
+from pycodesmall.training.export import export_pretrained
+from pycodesmall.training.metrics_log import MetricsLog
+from pycodesmall.training.objectives import IGNORE_INDEX, build_objective
+from pycodesmall.training.provenance import provenance
+from pycodesmall.training.schedule import decay_start, learning_rate
+from pycodesmall.training.train_config import TrainConfig, load_config
+
+__all__ = ["train", "train_command"]
+
+
+def configure_optimizer(model: Transformer, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices and embeddings only (not on norm gains)."""
+    params = [p for p in model.parameters() if p.requires_grad]  # tied weights appear once
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.optimizer.weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.optimizer.lr, betas=(cfg.optimizer.beta1, cfg.optimizer.beta2),
+                             eps=cfg.optimizer.eps, fused=device.type == "cuda")
+
+
+def loss_fn(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    # logits (B, T, V), targets (B, T); mean over the targets that count
+    return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=IGNORE_INDEX)
+
+
+@torch.no_grad()
+def evaluate(model, batches: Batches, num_batches: int, ctx: distributed.Distributed, autocast) -> float:
+    """Mean validation loss (nats per token) over the same `num_batches` micro-batches every
+    time; the processes share them out and sum."""
+    model.eval()
+    totals = torch.zeros(2, device=ctx.device)  # loss sum, batches
+    for index in range(ctx.rank, num_batches, ctx.world_size):
+        x, y = (t.to(ctx.device) for t in batches.micro_batch(0, index))
+        with autocast:
+            totals[0] += loss_fn(model(x), y).float()
+        totals[1] += 1
+    distributed.all_reduce_sum(totals, ctx)
+    model.train()
+    return (totals[0] / totals[1]).item()
+
+
+def train(cfg: TrainConfig, resume: bool = False) -> dict:
+    """Run the training described by `cfg`; returns the summary written to run.json."""
+    ctx = distributed.setup(cfg.train.device)
+    try:
+        return _train(cfg, resume, ctx)
+    finally:
+        distributed.cleanup(ctx)
+
+
+def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed) -> dict:
+    t_start = time.time()
+    if cfg.train.grad_accum % ctx.world_size:
+        raise ConfigError(f"train.grad_accum {cfg.train.grad_accum} must be a multiple of the "
+                          f"number of processes {ctx.world_size}")
+    accum = cfg.train.grad_accum // ctx.world_size  # micro-batches per process and step
+    out_dir = Path(cfg.output.dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    record = provenance(cfg.to_dict())
+    record["world_size"] = ctx.world_size
+
+    # --- data and model --------------------------------------------------------------------
+    tokenizer = PythonTokenizer.from_file(cfg.data.tokenizer)
+    train_split, val_split = open_split(cfg.data.shards, "train"), open_split(cfg.data.shards, "val")
+    check_tokenizer(cfg.data.shards, cfg.data.tokenizer, tokenizer.vocab_size, [train_split, val_split])
+    block, batch = cfg.model.block_size, cfg.train.batch_size
+    train_batches = Batches(train_split, "train", block, batch, cfg.train.seed,
+                            build_objective(cfg.objective, tokenizer))
+    val_batches = Batches(val_split, "val", block, batch, cfg.train.seed)  # plain next-token, for bpb
+
+    model_config = cfg.model_config(tokenizer.vocab_size)
+    model_config.eos_token_id, model_config.pad_token_id = tokenizer.eot_id, tokenizer.pad_id
+    torch.manual_seed(cfg.train.seed)
+    model = Transformer(model_config).to(ctx.device)
+    model.gradient_checkpointing = cfg.train.gradient_checkpointing
+    optimizer = configure_optimizer(model, cfg, ctx.device)
+    record["model_config"] = model_config.to_hf_dict()
+    record["parameters"] = model.num_parameters()
+
+    # --- where to start --------------------------------------------------------------------
+    step, elapsed_before = 0, 0.0
+    start_from = out_dir / "checkpoint.pt" if resume else (Path(cfg.train.init_from) if cfg.train.init_from else None)
+    if start_from is not None:
+        checkpoint = load_checkpoint(start_from)
+        check_compatible(checkpoint, cfg.to_dict(), start_from)
+        step = checkpoint["step"]
+        if not resume and cfg.schedule.kind == "wsd" and step > decay_start(cfg.schedule, cfg.train.max_steps):
+            raise ConfigError(f"{start_from} is from step {step}, after schedule.decay_start "
+                              f"{decay_start(cfg.schedule, cfg.train.max_steps)}: a cooldown starts at or "
+                              "after the checkpoint it continues")
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        restore_rng_states(checkpoint["rng"])
+        elapsed_before = checkpoint["elapsed_s"] if resume else 0.0
+        record["started_from"] = {"checkpoint": str(start_from), "step": step}
+    if step >= cfg.train.max_steps:
+        raise CheckpointError(f"the run is already at step {step} of train.max_steps {cfg.train.max_steps}")
+
+    raw_model = model
+    if cfg.train.compile:
+        model = torch.compile(model)
+    # Validation runs on `model`: DDP's forward may communicate, and ranks evaluate unequal shares.
+    ddp_model = (DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+                 if ctx.enabled else model)
+    use_bf16 = cfg.train.bf16 and ctx.device.type == "cuda"
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext())
+
+    log = MetricsLog(out_dir) if ctx.is_main else None
+    if log:
+        log.write({"event": "start", **record})
+    tokens_per_step = batch * cfg.train.grad_accum * block
+    bits_per_nat_per_byte = 1.0 / (math.log(2) * val_split.bytes_per_token)
+    progress = tqdm(total=cfg.train.max_steps, initial=step, disable=not ctx.is_main, unit="step",
+                    dynamic_ncols=True)
+    val_loss = None
+
+    # --- the loop --------------------------------------------------------------------------
+    model.train()
+    busy_s, tokens_since_log = 0.0, 0  # time in training steps only, not validation or saving
+    while step < cfg.train.max_steps:
+        t_step = time.time()
+        lr = learning_rate(step, cfg.optimizer.lr, cfg.schedule, cfg.train.max_steps)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        step_loss = torch.zeros((), device=ctx.device)
+        for micro in range(accum):
+            x, y = (t.to(ctx.device, non_blocking=True)
+                    for t in train_batches.micro_batch(step, ctx.rank * accum + micro))
+            sync = micro == accum - 1 or not ctx.enabled
+            with (contextlib.nullcontext() if sync else ddp_model.no_sync()), autocast:
+                loss = loss_fn(ddp_model(x), y) / accum
+            loss.backward()
+            step_loss += loss.detach()
+        grad_norm = (torch.nn.utils.clip_grad_norm_(raw_model.parameters(), cfg.optimizer.grad_clip)
+                     if cfg.optimizer.grad_clip > 0 else None)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        busy_s += time.time() - t_step
+        tokens_since_log += tokens_per_step
+        progress.update(1)
+
+        if step % cfg.output.log_interval == 0 or step == cfg.train.max_steps:
+            loss_value = distributed.all_reduce_sum(step_loss, ctx).item() / ctx.world_size
+            tokens_per_s = tokens_since_log / busy_s
+            busy_s, tokens_since_log = 0.0, 0
+            progress.set_postfix(loss=f"{loss_value:.3f}", tok_s=f"{tokens_per_s:.0f}", lr=f"{lr:.2e}")
+            if log:
+                log.write({"step": step, "loss": loss_value, "lr": lr, "tokens": step * tokens_per_step,
+                           "tokens_per_s": tokens_per_s,
+                           "grad_norm": None if grad_norm is None else grad_norm.item(),
+                           "elapsed_s": elapsed_before + time.time() - t_start})
+
+        if step % cfg.eval.interval == 0 or step == cfg.train.max_steps:
+            val_loss = evaluate(model, val_batches, cfg.eval.batches, ctx, autocast)
+            if log:
+                log.write({"step": step, "val_loss": val_loss, "val_bpb": val_loss * bits_per_nat_per_byte})
+            if ctx.is_main:
+                progress.write(f"step {step}: val loss {val_loss:.4f}, "
+                               f"val bpb {val_loss * bits_per_nat_per_byte:.4f}")
+
+        save_now = step % cfg.checkpoint.interval == 0 or step == cfg.train.max_steps
+        keep_now = cfg.checkpoint.keep_every and step % cfg.checkpoint.keep_every == 0
+        if ctx.is_main and (save_now or keep_now):
+            checkpoint = {"model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
+                          "step": step, "config": cfg.to_dict(), "rng": rng_states(),
+                          "data": {"sampler": "random-windows", "next_step": step},
+                          "elapsed_s": elapsed_before + time.time() - t_start}
+            save_checkpoint(out_dir / "checkpoint.pt", checkpoint)
+            if keep_now:
+                save_checkpoint(out_dir / f"step_{step:06d}.pt", checkpoint)
+    progress.close()
+
+    # --- the result ------------------------------------------------------------------------
+    wall = elapsed_before + time.time() - t_start
+    summary = {**record, "steps": step, "tokens": step * tokens_per_step, "val_loss": val_loss,
+               "val_bpb": val_loss * bits_per_nat_per_byte, "wall_time_s": wall}
+    if ctx.is_main:
+        summary["model_dir"] = str(export_pretrained(raw_model, tokenizer, out_dir / "model"))
+        (out_dir / "run.json").write_text(json.dumps(summary, indent=2) + "\n")
+        log.write({"event": "end", "step": step, "wall_time_s": wall})
+        log.close()
+    return summary
+
+
+@click.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="TOML training config, e.g. training/configs/tiny.toml.")
+@click.option("--resume", is_flag=True, help="Continue exactly from <output.dir>/checkpoint.pt.")
+@click.argument("overrides", nargs=-1)
+def train_command(config_path: str, resume: bool, overrides: tuple[str, ...]) -> None:
+    """Train a model from a TOML config; OVERRIDES are section.key=value pairs."""
+    try:
+        train(load_config(config_path, list(overrides)), resume=resume)
+    except PycodesmallError as e:
+        raise click.ClickException(str(e)) from None
+
+
+if __name__ == "__main__":  # torchrun -m pycodesmall.training.train --config ...
+    train_command()

@@ -1,0 +1,258 @@
+"""The training config: typed dataclasses read from a TOML file, with checked overrides.
+
+One file describes one run. Every key has a typed default; a key the dataclasses do not
+know is an error (a typo must not silently train with a default). Overrides on the command
+line use the same dotted names, `train.max_steps=100`, and their values are TOML literals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pycodesmall.config import ModelConfig
+from pycodesmall.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["TrainConfig", "load_config", "apply_overrides", "incompatible_keys"]
+
+
+@dataclass
+class ModelSection:
+    """A size preset of `pycodesmall.config.PRESETS` and/or explicit `ModelConfig` fields.
+
+    `vocab_size` defaults to the tokenizer's; `max_position_embeddings` to `block_size`.
+    """
+
+    preset: str = ""
+    block_size: int = 512  # training context length in tokens
+    sizes: dict[str, Any] = field(default_factory=dict)  # ModelConfig fields, flat in the TOML
+
+
+@dataclass
+class DataSection:
+    shards: str = ""  # directory written by `pycodesmall-train data pack`
+    tokenizer: str = ""  # directory (or file) holding the tokenizer.json the shards were made with
+
+
+@dataclass
+class ObjectiveSection:
+    fim_rate: float = 0.0  # fraction of documents turned into fill-in-the-middle examples
+    fim_spm_rate: float = 0.5  # of those, the fraction in SPM rather than PSM order
+
+
+@dataclass
+class OptimizerSection:
+    lr: float = 1e-3  # peak learning rate
+    weight_decay: float = 0.1  # on 2-D parameters (matrices, embeddings) only
+    beta1: float = 0.9
+    beta2: float = 0.95
+    eps: float = 1e-8
+    grad_clip: float = 1.0  # max global gradient norm; 0 disables clipping
+
+
+@dataclass
+class ScheduleSection:
+    kind: str = "wsd"  # "wsd" (warmup-stable-decay) or "cosine"
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.0  # final learning rate as a fraction of the peak
+    decay_fraction: float = 0.2  # wsd: the last fraction of max_steps that decays
+    decay_start: int = -1  # wsd: explicit first decay step (cooldowns); -1 uses decay_fraction
+    decay_shape: str = "linear"  # wsd: "linear" or "sqrt" (1 - sqrt, Hägele et al. 2024)
+
+
+@dataclass
+class TrainSection:
+    batch_size: int = 8  # sequences per micro-batch in one process
+    grad_accum: int = 1  # micro-batches per step over all processes; a multiple of the world size
+    max_steps: int = 1000
+    seed: int = 1337
+    device: str = "auto"  # "auto", "cpu", "cuda"
+    bf16: bool = True  # bf16 autocast on CUDA (ignored on CPU, which trains in fp32)
+    compile: bool = False  # torch.compile the model
+    gradient_checkpointing: bool = False
+    init_from: str = ""  # checkpoint to continue from in a new run, e.g. a WSD cooldown
+
+
+@dataclass
+class EvalSection:
+    interval: int = 100  # steps between validation runs (and at the last step)
+    batches: int = 10  # micro-batches of validation windows, the same windows every time
+
+
+@dataclass
+class CheckpointSection:
+    interval: int = 200  # steps between saves of `checkpoint.pt` (and at the last step)
+    keep_every: int = 0  # also keep `step_XXXXXX.pt` every N steps, for WSD cooldowns; 0: never
+
+
+@dataclass
+class OutputSection:
+    dir: str = "runs/default"
+    log_interval: int = 10  # steps between metric lines
+
+
+@dataclass
+class TrainConfig:
+    model: ModelSection = field(default_factory=ModelSection)
+    data: DataSection = field(default_factory=DataSection)
+    objective: ObjectiveSection = field(default_factory=ObjectiveSection)
+    optimizer: OptimizerSection = field(default_factory=OptimizerSection)
+    schedule: ScheduleSection = field(default_factory=ScheduleSection)
+    train: TrainSection = field(default_factory=TrainSection)
+    eval: EvalSection = field(default_factory=EvalSection)
+    checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
+    output: OutputSection = field(default_factory=OutputSection)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as the TOML tables it was read from (model sizes flat in `model`)."""
+        d = dataclasses.asdict(self)
+        sizes = d["model"].pop("sizes")
+        d["model"].update(sizes)
+        return d
+
+    def model_config(self, vocab_size: int) -> ModelConfig:
+        """The `ModelConfig` of this run, given the tokenizer's vocabulary size."""
+        sizes = {"vocab_size": vocab_size, "max_position_embeddings": self.model.block_size,
+                 **self.model.sizes}
+        if self.model.preset:
+            return ModelConfig.from_name(self.model.preset, **sizes)
+        return ModelConfig(**sizes)
+
+
+_MODEL_FIELDS = {f.name for f in dataclasses.fields(ModelConfig)}
+_CHOICES = {("schedule", "kind"): ("wsd", "cosine"), ("schedule", "decay_shape"): ("linear", "sqrt"),
+            ("train", "device"): ("auto", "cpu", "cuda")}
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
+    """Read a TOML config and apply `section.key=value` overrides; errors name the bad key."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"no config file at {path}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}") from None
+    return _build(apply_overrides(raw, overrides), source=str(path))
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """`raw` with each `section.key=value` set; the value is a TOML literal or a bare string."""
+    raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    for item in overrides:
+        name, sep, text = item.partition("=")
+        section, dot, key = name.strip().partition(".")
+        if not sep or not dot or not key:
+            raise ConfigError(f"override {item!r} must look like section.key=value")
+        try:
+            value = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text.strip()  # bare strings such as paths need no quotes
+        raw.setdefault(section, {})[key] = value
+    return raw
+
+
+def _build(raw: dict[str, Any], source: str) -> TrainConfig:
+    sections = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(raw) - set(sections))
+    if unknown:
+        raise ConfigError(f"{source}: unknown config section(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(sections)}")
+    built = {}
+    for name, f in sections.items():
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [{name}] must be a table")
+        built[name] = _build_section(name, f.default_factory, table, source)
+    config = TrainConfig(**built)
+    _check(config, source)
+    return config
+
+
+def _build_section(name: str, cls, table: dict[str, Any], source: str):
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    if name == "model":  # ModelConfig fields sit flat in [model]
+        values["sizes"] = {k: v for k, v in table.items() if k in _MODEL_FIELDS}
+        table = {k: v for k, v in table.items() if k not in _MODEL_FIELDS}
+        fields.pop("sizes")
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        extra = f" or ModelConfig fields ({', '.join(sorted(_MODEL_FIELDS))})" if name == "model" else ""
+        raise ConfigError(f"{source}: unknown key(s) {', '.join(f'{name}.{k}' for k in unknown)}; "
+                          f"[{name}] takes {', '.join(fields)}{extra}")
+    hints = typing.get_type_hints(cls)
+    for key, value in table.items():
+        expected = hints[key]
+        if not _has_type(value, expected):
+            raise ConfigError(f"{source}: {name}.{key} must be {_type_name(expected)}, got {value!r}")
+        values[key] = float(value) if expected is float else value
+    return cls(**values)
+
+
+def _has_type(value: Any, expected) -> bool:
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def _type_name(expected) -> str:
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
+        expected, str(expected))
+
+
+def _check(config: TrainConfig, source: str) -> None:
+    problems = []
+    for (section, key), choices in _CHOICES.items():
+        value = getattr(getattr(config, section), key)
+        if value not in choices:
+            problems.append(f"{section}.{key} must be one of {', '.join(choices)}, got {value!r}")
+    positive = [("model", "block_size"), ("train", "batch_size"), ("train", "grad_accum"),
+                ("train", "max_steps"), ("eval", "interval"), ("eval", "batches"),
+                ("checkpoint", "interval"), ("output", "log_interval")]
+    for section, key in positive:
+        if getattr(getattr(config, section), key) <= 0:
+            problems.append(f"{section}.{key} must be positive")
+    for key in ("fim_rate", "fim_spm_rate"):
+        if not 0.0 <= getattr(config.objective, key) <= 1.0:
+            problems.append(f"objective.{key} must lie in [0, 1]")
+    if not 0.0 <= config.schedule.decay_fraction <= 1.0:
+        problems.append("schedule.decay_fraction must lie in [0, 1]")
+    if config.schedule.warmup_steps < 0:
+        problems.append("schedule.warmup_steps must not be negative")
+    if not config.data.shards or not config.data.tokenizer:
+        problems.append("data.shards and data.tokenizer are required")
+    if problems:
+        raise ConfigError(f"{source}: " + "; ".join(problems))
+
+
+# Keys that may differ between a checkpoint and the run continuing from it: how long to
+# train and when to decay (WSD cooldowns), how often to log/evaluate/save, and how the same
+# computation is executed.
+_MAY_DIFFER = {"train.max_steps", "train.init_from", "train.compile", "train.gradient_checkpointing",
+               "train.device", "schedule.decay_start", "schedule.decay_fraction", "schedule.decay_shape",
+               "eval", "checkpoint", "output"}
+
+
+def incompatible_keys(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Dotted keys whose values differ between two config dicts and must not for a resume."""
+    differing = []
+    for section in sorted(set(saved) | set(current)):
+        if section in _MAY_DIFFER:
+            continue
+        a, b = saved.get(section, {}), current.get(section, {})
+        for key in sorted(set(a) | set(b)):
+            if f"{section}.{key}" not in _MAY_DIFFER and a.get(key) != b.get(key):
+                differing.append(f"{section}.{key}: checkpoint {a.get(key)!r}, config {b.get(key)!r}")
+    return differing
