@@ -75,9 +75,12 @@ class Completer:
     def model(self) -> CodeModel | None:
         return self._model
 
+    def needs_load(self, settings: Settings) -> bool:
+        return settings.model_key() != self._model_key or self._model is None
+
     async def load(self, settings: Settings) -> str | None:
         """Load the model `settings` name unless it is loaded; an error message, or None."""
-        if settings.model_key() == self._model_key and self._model is not None:
+        if not self.needs_load(settings):
             return None
 
         def load() -> None:

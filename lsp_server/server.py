@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from importlib.metadata import version
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -18,7 +19,7 @@ from pygls.workspace import TextDocument
 
 from pycodesmall.lsp_server.candidates import Candidate
 from pycodesmall.lsp_server.completer import Completer
-from pycodesmall.lsp_server.settings import SECTION, Settings
+from pycodesmall.lsp_server.settings import Settings
 
 __all__ = ["PycodesmallServer", "create_server", "STATUS"]
 
@@ -46,6 +47,8 @@ class PycodesmallServer(LanguageServer):
         """Apply editor settings, then load the model they name if it is not loaded yet."""
         self.settings, problems = self.settings.updated(raw)
         self.warn(problems)
+        if not self.completer.needs_load(self.settings):
+            return
         name = self.settings.model or "the bundled model"
         self.report_status("loading", f"loading {name}")
         error = await self.completer.load(self.settings)
@@ -62,7 +65,8 @@ class PycodesmallServer(LanguageServer):
     async def suggestions(self, uri: str, position: types.Position
                           ) -> tuple[TextDocument, int, list[Candidate]] | None:
         """The open document, the cursor's offset in it (clamped to the text) and suggestions."""
-        document = self.workspace.text_documents.get(uri)  # never read unopened files from disk
+        # Open documents only (pygls would read others from disk), under pygls' unquoted keys.
+        document = self.workspace.text_documents.get(unquote(uri))
         if document is None:
             return None
         offset = document.offset_at_position(types.Position(position.line, position.character))

@@ -12,7 +12,7 @@ from pygls.exceptions import JsonRpcMethodNotFound, JsonRpcRequestCancelled
 
 from lsp_e2e import SOURCE, library_suggestions, start_client
 
-URI = "file:///project/example.py"
+URI = "file:///project/my%20example.py"  # quoted, as editors send paths with spaces
 
 
 def open_document(client, text: str = SOURCE, uri: str = URI) -> None:
