@@ -7,7 +7,11 @@ settings (debounce included). Requests answered from the server's suggestion cac
 like any other: that is what the user waits for.
 
     python benchmarks/lsp_latency.py --model pycodesmall-tiny
-    python benchmarks/lsp_latency.py --random-weights   # speed only: a random model of that size
+    python benchmarks/lsp_latency.py --random-weights --settings '{"maxLines": 1, "maxNewTokens": 16}'
+
+The second is for speed only: a random model of the released size. Random weights never end
+a line, so they would decode `maxNewTokens` every time; capping it at 16 (a typical line)
+times single-line suggestions of realistic length.
 
 Writes benchmarks/results/lsp_latency.json (see `--out`).
 """
@@ -115,7 +119,7 @@ async def run(args, model_dir: Path) -> dict:
             ready.set()
 
     await client.start_io(sys.executable, "-m", "pycodesmall.lsp_server", "--model", str(model_dir),
-                          "--device", "cpu")
+                          "--device", "cpu", "--threads", str(args.threads))
     # pygls pipes the server's stderr; drain it, or a chatty server blocks on a full pipe.
     stderr_forwarder = asyncio.create_task(forward_stderr(client._server.stderr))
     await client.initialize_async(types.InitializeParams(
@@ -153,6 +157,7 @@ def main() -> None:
     parser.add_argument("--lines-per-file", type=int, default=6)
     parser.add_argument("--every", type=int, default=3, help="a request every N keystrokes")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="the server's --threads")
     parser.add_argument("--timeout", type=float, default=60, help="seconds before a request counts as hung")
     parser.add_argument("--settings", type=json.loads, default={"maxLines": 1},
                         help="server settings as JSON (initializationOptions)")
@@ -165,7 +170,7 @@ def main() -> None:
         outcome = asyncio.run(run(args, model_dir))
     latencies = [ms for file_latencies in outcome["per_file"].values() for ms in file_latencies]
     config = {"files": args.files, "lines_per_file": args.lines_per_file, "every": args.every,
-              "seed": args.seed, "settings": args.settings}
+              "seed": args.seed, "settings": args.settings, "threads": args.threads}
     result = {
         "benchmark": "lsp_latency",
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
@@ -180,7 +185,7 @@ def main() -> None:
         "config_hash": hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12],
         "git_commit": git_commit(),
         "hardware": {"machine": platform.machine(), "processor": platform.processor(), "cpu_count": os.cpu_count(),
-                     "torch_threads": torch.get_num_threads(), "load_average_at_end": os.getloadavg()},
+                     "server_threads": args.threads, "load_average_at_end": os.getloadavg()},
         "software": {"python": platform.python_version(), "torch": torch.__version__},
         "wall_time_s": round(time.perf_counter() - started, 1),
     }
