@@ -1,0 +1,3 @@
+from pycodesmall.lsp_server.cli import main
+
+main()

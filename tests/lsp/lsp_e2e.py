@@ -1,0 +1,61 @@
+"""Helpers for the end-to-end tests: the real server process, a pytest-lsp client, expected answers."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pycodesmall
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp.client import make_test_lsp_client
+
+from pycodesmall.lsp_server.completer import prompt_for, suggest
+from pycodesmall.lsp_server.settings import Settings
+
+STATUS = "pycodesmall/status"
+SOURCE = "import os\n\nx = "  # where the fixture model's valid answer is not blank
+
+
+SERVER = [sys.executable, "-m", "pycodesmall.lsp_server"]
+
+
+def server_command(model_dir: Path | str) -> list[str]:
+    return [*SERVER, "--model", str(model_dir)]
+
+
+def _client_recording_status() -> LanguageClient:
+    """A test client that keeps every `pycodesmall/status` and knows when loading ended."""
+    client = make_test_lsp_client()
+    client.statuses = []
+    client.model_settled = asyncio.Event()
+
+    @client.feature(STATUS)
+    def on_status(params) -> None:
+        client.statuses.append((params.state, params.message))
+        if params.state != "loading":
+            client.model_settled.set()
+
+    return client
+
+
+async def start_client(model_dir: Path | str, editor: str = "visual-studio-code",
+                       options: dict | None = None) -> LanguageClient:
+    """A client talking to a fresh server process, initialized, with the model loaded (or failed)."""
+    config = ClientServerConfig(server_command(model_dir), client_factory=_client_recording_status)
+    client = await config.start()
+    capabilities = client_capabilities(editor)
+    if editor == "visual-studio-code":  # the recorded capabilities predate LSP 3.18
+        capabilities.text_document.inline_completion = types.InlineCompletionClientCapabilities()
+    client.initialize_result = await client.initialize_session(types.InitializeParams(
+        capabilities=capabilities, initialization_options={"debounceMs": 0, **(options or {})}))
+    await asyncio.wait_for(client.model_settled.wait(), timeout=60)
+    return client
+
+
+def library_suggestions(model_dir, text: str, **settings) -> list[str]:
+    """What the server should answer, computed in this process with the same code path."""
+    chosen = Settings(model=str(model_dir), **settings)
+    model = pycodesmall.load(str(model_dir), device="cpu")
+    return [c.text for c in suggest(model, prompt_for(model, text, len(text), chosen), chosen)]
