@@ -6,33 +6,16 @@ model quality is measured by the evaluation runs, never by unit tests.
 
 from __future__ import annotations
 
-import os
-import sysconfig
 from pathlib import Path
 
 import pytest
 import torch
+from model_fixtures import find_benchmark_data, stdlib_sources, tiny_config
 
-from pycodesmall.config import ModelConfig
 from pycodesmall.model import Transformer
 from pycodesmall.pretrained import CodeModel
 from pycodesmall.tokenizer import PythonTokenizer
 from pycodesmall.training.evaluation.benchmark_data import DATA_DIR_ENV
-
-STDLIB = Path(sysconfig.get_paths()["stdlib"])
-REPOSITORY = Path(__file__).resolve().parents[1]
-
-
-def find_benchmark_data() -> Path | None:
-    """$PYCODESMALL_EVAL_DATA, else a `shared/data` folder next to the checkout or above
-    it (the project keeps the benchmark files there, outside the repository)."""
-    if os.environ.get(DATA_DIR_ENV):
-        return Path(os.environ[DATA_DIR_ENV])
-    for folder in REPOSITORY.parents:
-        candidate = folder / "shared" / "data"
-        if (candidate / "HumanEval.jsonl.gz").exists():
-            return candidate
-    return None
 
 
 @pytest.fixture(scope="session")
@@ -42,11 +25,6 @@ def benchmark_data_dir() -> Path:
         pytest.skip(f"benchmark files not found: set {DATA_DIR_ENV} to the folder with "
                     "HumanEval.jsonl.gz, mbpp.jsonl and sanitized-mbpp.json")
     return found
-
-
-def stdlib_sources(*packages: str) -> list[str]:
-    return [p.read_text(encoding="utf-8") for name in packages
-            for p in sorted((STDLIB / name).glob("*.py"))]
 
 
 @pytest.fixture(scope="session")
@@ -62,13 +40,6 @@ def tokenizer(request, training_texts) -> PythonTokenizer:
 @pytest.fixture(scope="session")
 def indent_tokenizer(training_texts) -> PythonTokenizer:
     return PythonTokenizer.train(training_texts, "indent", vocab_size=1024)
-
-
-def tiny_config(vocab_size: int, **overrides) -> ModelConfig:
-    settings = dict(vocab_size=vocab_size, hidden_size=64, num_hidden_layers=2,
-                    num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256)
-    settings.update(overrides)
-    return ModelConfig(**settings)
 
 
 @pytest.fixture

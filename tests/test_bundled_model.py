@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import pycodesmall
-from conftest import STDLIB
+from model_fixtures import STDLIB
 from pycodesmall import hub
 
 ROOT = Path(__file__).resolve().parents[1]

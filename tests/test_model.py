@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from conftest import tiny_config
+from model_fixtures import tiny_config
 from pycodesmall.config import ModelConfig
 from pycodesmall.errors import ConfigError
 from pycodesmall.model import Transformer

@@ -7,7 +7,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from conftest import tiny_config
+from model_fixtures import tiny_config
 from pycodesmall.cli import main
 from pycodesmall.errors import MissingExtraError
 from pycodesmall.model import Transformer

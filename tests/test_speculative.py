@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from conftest import tiny_config
+from model_fixtures import tiny_config
 from pycodesmall.model import Transformer
 from pycodesmall.runtime import Engine, StopRules
 from pycodesmall.runtime.speculative import PromptLookup, accepted_length

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import stdlib_sources
+from model_fixtures import stdlib_sources
 from pycodesmall import indentation
 from pycodesmall.errors import ConfigError
 from pycodesmall.tokenizer import SPECIAL_TOKENS, PythonTokenizer

@@ -4,7 +4,7 @@ import tokenize
 
 import pytest
 
-from conftest import STDLIB
+from model_fixtures import STDLIB
 from pycodesmall.tokenizer import PythonTokenizer
 
 

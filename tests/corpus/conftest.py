@@ -3,7 +3,6 @@ with every case a filter must catch, and two fake sdists in a PyPI cache (no net
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import tarfile
@@ -12,12 +11,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from corpus_fixtures import LOCAL_PACKAGE
+
 from pycodesmall.training.corpus.cli import data
 from pycodesmall.training.evaluation.benchmark_data import load_humaneval
 
 STDLIB_PACKAGES = ["json", "html", "csv.py", "string.py", "textwrap.py", "glob.py", "fnmatch.py",
                    "shlex.py", "colorsys.py", "bisect.py", "heapq.py", "queue.py", "sched.py"]
-LOCAL_PACKAGE = "planted"
 ORIGINAL = '''"""Tiny statistics helpers."""
 
 
@@ -116,8 +116,3 @@ test = 0.3
     result = CliRunner().invoke(data, ["build", "--config", str(config)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return root / "out"
-
-
-def read_split(corpus: Path, split: str) -> list[dict]:
-    with gzip.open(corpus / f"{split}.jsonl.gz", "rt", encoding="utf-8") as f:
-        return [json.loads(line) for line in f]

@@ -1,6 +1,6 @@
 import json
 
-from conftest import LOCAL_PACKAGE, read_split
+from corpus_fixtures import LOCAL_PACKAGE, read_split
 
 from pycodesmall.training.corpus.checksums import sha256_file
 from pycodesmall.training.corpus.split import SPLITS

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import read_split
+from corpus_fixtures import read_split
 
 from pycodesmall.tokenizer import PythonTokenizer
 from pycodesmall.training.corpus.cli import data
