@@ -52,7 +52,8 @@ def suggest(model: CodeModel, prompt: Prompt, settings: Settings,
         completions = pycodesmall.complete(
             prompt.prefix, model=model, suffix=prompt.suffix, n=settings.candidates,
             max_new_tokens=settings.max_new_tokens, temperature=settings.temperature,
-            max_lines=settings.max_lines, validate=False, should_cancel=should_cancel)
+            repetition_penalty=settings.repetition_penalty, max_lines=settings.max_lines,
+            validate=False, should_cancel=should_cancel)
     if settings.candidates == 1:
         completions = [completions]
     return rank_candidates(prompt.prefix, prompt.suffix, completions, settings.validate)

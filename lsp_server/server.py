@@ -55,12 +55,13 @@ class PycodesmallServer(LanguageServer):
         if error is None:
             self.report_status("ready", repr(self.completer.model))
             return
-        self.report_status("error", error)
+        # The message first: a client that waits for the status has the message by then.
         self.window_show_message(types.ShowMessageParams(
             types.MessageType.Error,
             f"pycodesmall: could not load the model ({error}). Completions are off until "
             "the `pycodesmall.model` setting names a model that loads; run "
             "`pycodesmall-lsp --check` to see why."))
+        self.report_status("error", error)
 
     async def suggestions(self, uri: str, position: types.Position
                           ) -> tuple[TextDocument, int, list[Candidate]] | None:

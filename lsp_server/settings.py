@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pycodesmall.api import DEFAULT_REPETITION_PENALTY
 from pycodesmall.pretrained import BACKENDS
 
 __all__ = ["Settings", "SECTION"]
@@ -26,6 +27,7 @@ class Settings:
     max_new_tokens: int = 48
     max_lines: int = 1
     temperature: float = 0.0
+    repetition_penalty: float = DEFAULT_REPETITION_PENALTY
     candidates: int = 1
     debounce_ms: int = 30
     validate: bool = True
@@ -111,6 +113,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "max_new_tokens": _integer(1, 512),
     "max_lines": _integer(1, 100),
     "temperature": _number(0.0, 2.0),
+    "repetition_penalty": _number(1.0, 2.0),
     "candidates": _integer(1, 8),
     "debounce_ms": _integer(0, 2000),
     "validate": _boolean,

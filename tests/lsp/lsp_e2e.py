@@ -18,7 +18,9 @@ STATUS = "pycodesmall/status"
 SOURCE = "import os\n\nx = "  # where the fixture model's valid answer is not blank
 
 
-SERVER = [sys.executable, "-m", "pycodesmall.lsp_server"]
+# The console script, not `python -m`: from the repository root `-m` would find the source
+# folder `pycodesmall/`, which lacks the `lsp_server` that only the installed package maps in.
+SERVER = [str(Path(sys.executable).with_name("pycodesmall-lsp"))]
 
 
 def server_command(model_dir: Path | str) -> list[str]:
@@ -49,13 +51,18 @@ async def start_client(model_dir: Path | str, editor: str = "visual-studio-code"
     if editor == "visual-studio-code":  # the recorded capabilities predate LSP 3.18
         capabilities.text_document.inline_completion = types.InlineCompletionClientCapabilities()
     client.initialize_result = await client.initialize_session(types.InitializeParams(
-        capabilities=capabilities, initialization_options={"debounceMs": 0, **(options or {})}))
+        capabilities=capabilities,
+        initialization_options={"debounceMs": 0, "repetitionPenalty": 1.0, **(options or {})}))
     await asyncio.wait_for(client.model_settled.wait(), timeout=60)
     return client
 
 
 def library_suggestions(model_dir, text: str, **settings) -> list[str]:
-    """What the server should answer, computed in this process with the same code path."""
-    chosen = Settings(model=str(model_dir), **settings)
+    """What the server should answer, computed in this process with the same code path.
+
+    Plain greedy decoding (no repetition penalty), as every test client asks for: the
+    fixture's random weights give non-blank answers to SOURCE that way.
+    """
+    chosen = Settings(model=str(model_dir), **{"repetition_penalty": 1.0, **settings})
     model = pycodesmall.load(str(model_dir), device="cpu")
     return [c.text for c in suggest(model, prompt_for(model, text, len(text), chosen), chosen)]

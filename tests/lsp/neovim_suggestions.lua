@@ -7,7 +7,7 @@ vim.cmd("filetype on")
 local pycodesmall = require("pycodesmall")
 pycodesmall.setup({
   cmd = vim.fn.json_decode(env.PYCODESMALL_CMD),
-  settings = { model = env.PYCODESMALL_TEST_MODEL, debounceMs = 0 },
+  settings = { model = env.PYCODESMALL_TEST_MODEL, debounceMs = 0, repetitionPenalty = 1.0 },
 })
 vim.cmd("edit " .. vim.fn.fnameescape(env.PYCODESMALL_FILE))
 local settled = vim.wait(120000, function()

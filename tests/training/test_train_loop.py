@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -97,8 +98,11 @@ def test_ddp_matches_single_process(data_overrides, tmp_path):
     common = [*data_overrides, "train.max_steps=4", "eval.interval=2", "train.device=cpu"]
     run(data_overrides, tmp_path / "single", *common[2:])
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # The console script, not `-m pycodesmall.training.train`: from the repository root `-m`
+    # would find the source folder `pycodesmall/`, which lacks the mapped-in `training`.
+    train_script = str(Path(sys.executable).with_name("pycodesmall-train"))
     subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                    "-m", "pycodesmall.training.train", "--config", str(TEST_CONFIG), *common,
+                    train_script, "train", "--config", str(TEST_CONFIG), *common,
                     f"output.dir={tmp_path / 'ddp'}"], check=True, env=env, timeout=300,
                    capture_output=True)
     single, ddp = metrics(tmp_path / "single", "loss"), metrics(tmp_path / "ddp", "loss")

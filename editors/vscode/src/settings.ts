@@ -14,6 +14,7 @@ export const SERVER_SETTINGS = [
   "maxNewTokens",
   "maxLines",
   "temperature",
+  "repetitionPenalty",
   "candidates",
   "debounceMs",
   "validate",

@@ -39,6 +39,7 @@ test("inline completion from the real server, started and configured as the exte
     pythonPath: required("PYCODESMALL_PYTHON"),
     model: required("PYCODESMALL_TEST_MODEL"),
     debounceMs: 0,
+    repetitionPenalty: 1.0, // plain greedy, as the expected suggestions were computed
   };
   const config = { get: <T>(key: string) => settings[key] as T | undefined };
   const { command, args } = serverCommand(config);
