@@ -101,10 +101,11 @@ def test_ddp_matches_single_process(data_overrides, tmp_path):
     # The console script, not `-m pycodesmall.training.train`: from the repository root `-m`
     # would find the source folder `pycodesmall/`, which lacks the mapped-in `training`.
     train_script = str(Path(sys.executable).with_name("pycodesmall-train"))
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                    train_script, "train", "--config", str(TEST_CONFIG), *common,
-                    f"output.dir={tmp_path / 'ddp'}"], check=True, env=env, timeout=300,
-                   capture_output=True)
+    launch = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                             "--nproc_per_node", "2", train_script, "train", "--config", str(TEST_CONFIG),
+                             *common, f"output.dir={tmp_path / 'ddp'}"],
+                            env=env, timeout=300, capture_output=True, text=True)
+    assert launch.returncode == 0, launch.stderr[-4000:]
     single, ddp = metrics(tmp_path / "single", "loss"), metrics(tmp_path / "ddp", "loss")
     assert list(ddp) == [1, 2, 3, 4]
     assert ddp == pytest.approx(single, rel=1e-4)
