@@ -27,6 +27,16 @@ def benchmark_data_dir() -> Path:
     return found
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models decode fastest on one thread; on a busy machine two spinning OpenMP
+    threads slow every step by 10x or more."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def training_texts() -> list[str]:
     return stdlib_sources("json", "email", "logging")

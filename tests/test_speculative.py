@@ -10,14 +10,7 @@ from pycodesmall.runtime.speculative import PromptLookup, accepted_length
 from pycodesmall.runtime.torch_backend import TorchBackend
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models decode fastest on one thread; on a busy machine two spinning OpenMP
-    threads slow every step by 10x or more."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_draft_copies_what_followed_the_latest_match_of_the_longest_ngram():
