@@ -8,7 +8,6 @@ line use the same dotted names, `train.max_steps=100`, and their values are TOML
 from __future__ import annotations
 
 import dataclasses
-import sys
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +15,7 @@ from typing import Any
 
 from pycodesmall.config import ModelConfig
 from pycodesmall.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from pycodesmall.training.toml_file import read_toml, tomllib
 
 __all__ = ["TrainConfig", "load_config", "apply_overrides", "incompatible_keys"]
 
@@ -135,13 +130,7 @@ _CHOICES = {("schedule", "kind"): ("wsd", "cosine"), ("schedule", "decay_shape")
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
     """Read a TOML config and apply `section.key=value` overrides; errors name the bad key."""
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"no config file at {path}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path} is not valid TOML: {e}") from None
+    raw = read_toml(path)
     return _build(apply_overrides(raw, overrides), source=str(path))
 
 

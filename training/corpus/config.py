@@ -7,18 +7,13 @@ an error that names it instead of a setting silently ignored.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 from pycodesmall.errors import ConfigError
+from pycodesmall.training.toml_file import read_toml
 
 __all__ = [
     "CorpusConfig", "SourcesConfig", "StdlibSource", "LocalSource", "HuggingFaceSource",
@@ -146,13 +141,7 @@ class CorpusConfig:
 
 def load_config(path: str | Path, **overrides: Any) -> CorpusConfig:
     """Read a corpus config file; `overrides` replace top-level fields (CLI options)."""
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"no corpus config at {path}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path} is not valid TOML: {e}") from None
+    raw = read_toml(path, "corpus config")
     raw.update({k: v for k, v in overrides.items() if v is not None})
     return _build(CorpusConfig, raw, where=str(path))
 
