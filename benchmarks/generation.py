@@ -37,7 +37,6 @@ import hashlib  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import sysconfig  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -54,6 +53,7 @@ from pycodesmall.runtime import Engine  # noqa: E402
 from pycodesmall.runtime.onnx_backend import OnnxBackend  # noqa: E402
 from pycodesmall.runtime.speculative import PromptLookup  # noqa: E402
 from pycodesmall.runtime.torch_backend import TorchBackend  # noqa: E402
+from pycodesmall.training.provenance import git_commit  # noqa: E402
 from pycodesmall.weights import WEIGHTS_NAME, load_weights, save_weights  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -371,11 +371,7 @@ def environment(threads: int) -> dict:
         except ImportError:
             return None
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent).stdout.strip()
-    except OSError:
-        commit = None
+    commit = git_commit()
     cpu = platform.processor()
     try:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")

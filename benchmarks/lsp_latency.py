@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import platform
 import random
 import statistics
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -36,6 +34,8 @@ from pathlib import Path
 import torch
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
+
+from pycodesmall.training.provenance import dict_hash, git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -142,11 +142,6 @@ async def run(args, model_dir: Path) -> dict:
     return {"model_status": statuses[-1]["message"], "per_file": per_file}
 
 
-def git_commit() -> str:
-    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return result.stdout.strip() or "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
@@ -182,7 +177,7 @@ def main() -> None:
         "latency": summary(latencies),
         "per_file": {name: summary(ms) for name, ms in outcome["per_file"].items() if ms},
         "config": config,
-        "config_hash": hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12],
+        "config_hash": dict_hash(config),
         "git_commit": git_commit(),
         "hardware": {"machine": platform.machine(), "processor": platform.processor(), "cpu_count": os.cpu_count(),
                      "server_threads": args.threads, "load_average_at_end": os.getloadavg()},

@@ -8,7 +8,6 @@ record. The card is data-driven: `pycodesmall-train card` re-renders it from the
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from pycodesmall.errors import ConfigError, PycodesmallError
 from pycodesmall.hub import bundled_path
 from pycodesmall.pretrained import CodeModel
 
+from .corpus.checksums import sha256_file
 from .model_card import render_card
 from .provenance import provenance
 
@@ -58,7 +58,7 @@ def release(run_dir: Path, name: str, dtype: str, out_dir: Path, corpus_report: 
         **provenance({"run": str(run_dir), "name": name, "dtype": dtype}),
         "name": name,
         "dtype": dtype,
-        "files": {f.name: {"bytes": f.stat().st_size, "sha256": _sha256(f)}
+        "files": {f.name: {"bytes": f.stat().st_size, "sha256": sha256_file(f)}
                   for f in sorted(out_dir.iterdir()) if f.is_file()},
         "parameters": released.module.num_parameters(),
         "tokenizer": {"variant": released.tokenizer.variant, "vocab_size": released.tokenizer.vocab_size},
@@ -91,10 +91,6 @@ def _commands(config: dict, tokenizer, corpus_config: Path, train_config: Path, 
         f"pycodesmall-train release --run {run_dir} --name {name} --dtype {dtype} "
         f"--corpus-config {corpus_config} --train-config {train_config}",
     ]
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _corpus_summary(report_path: Path | None) -> dict | None:
