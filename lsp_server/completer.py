@@ -22,7 +22,6 @@ from pycodesmall.runtime import Cancelled
 
 from pycodesmall.lsp_server.candidates import Candidate, rank_candidates
 from pycodesmall.lsp_server.context import Prompt, build_prompt
-from pycodesmall.lsp_server.prefix_reuse import reuse_prefixes
 from pycodesmall.lsp_server.settings import Settings
 from pycodesmall.lsp_server.suggestion_cache import SuggestionCache
 
@@ -88,8 +87,8 @@ class Completer:
             self._model = None
             self._model_key = settings.model_key()
             self.cache.clear()
-            self._model = reuse_prefixes(pycodesmall.load(settings.model, device=settings.device,
-                                                          backend=settings.backend))
+            self._model = pycodesmall.load(settings.model, device=settings.device,
+                                           backend=settings.backend).reuse_prefixes()
 
         try:
             await asyncio.get_running_loop().run_in_executor(self._worker, load)

@@ -17,7 +17,6 @@ import pycodesmall
 from pycodesmall import PycodesmallError
 
 from pycodesmall.lsp_server.completer import prompt_for, suggest
-from pycodesmall.lsp_server.prefix_reuse import reuse_prefixes
 from pycodesmall.lsp_server.settings import Settings
 
 __all__ = ["run_check"]
@@ -38,8 +37,8 @@ def run_check(settings: Settings, echo: Callable[[str], None] = print) -> int:
     echo(f"settings: {settings}")
     started = time.perf_counter()
     try:
-        model = reuse_prefixes(pycodesmall.load(settings.model, device=settings.device,
-                                                backend=settings.backend))
+        model = pycodesmall.load(settings.model, device=settings.device,
+                                 backend=settings.backend).reuse_prefixes()
     except PycodesmallError as e:
         echo(f"FAILED to load the model: {e}")
         return 1

@@ -11,6 +11,7 @@ from pycodesmall.config import ModelConfig
 from pycodesmall.errors import ConfigError, MissingExtraError
 from pycodesmall.model import Transformer
 from pycodesmall.runtime import Engine
+from pycodesmall.runtime.prefix_reuse import PrefixReuse
 from pycodesmall.runtime.torch_backend import TorchBackend
 from pycodesmall.tokenizer import PythonTokenizer
 from pycodesmall.weights import WEIGHTS_NAME, load_weights, save_weights
@@ -89,6 +90,14 @@ class CodeModel:
     @property
     def module(self) -> Transformer:
         return self._module
+
+    def reuse_prefixes(self) -> "CodeModel":
+        """Make single-prompt requests reuse the keys and values of the beginning they share
+        with the previous prompt, as an editor's consecutive requests do; returns `self`.
+        For one caller at a time: the reused state belongs to the last request."""
+        if not isinstance(self.engine.backend, PrefixReuse):
+            self.engine.backend = PrefixReuse(self.backend)
+        return self
 
     @property
     def context_length(self) -> int:

@@ -19,13 +19,18 @@ class Backend(Protocol):
     in front of row b) and returns logits for the last position of each row, each row
     repeated `num_samples` times (rows b*num_samples ... b*num_samples + num_samples - 1),
     with the cache sized for `max_new_tokens` more steps.
+
+    For prefix reuse (`pycodesmall.runtime.prefix_reuse`), the cache that `prefill` returns
+    has a `prompt_state`: the prompt's keys and values, which later calls leave untouched.
+    `prefill(..., prefix=(state, n))` with a single prompt whose first n tokens produced
+    the first n slots of `state` runs the model on the remaining tokens only.
     """
 
     name: str
     config: ModelConfig
 
     def prefill(self, tokens: torch.Tensor, pad_lengths: torch.Tensor, num_samples: int,
-                max_new_tokens: int) -> tuple[torch.Tensor, Any]:
+                max_new_tokens: int, prefix: tuple[Any, int] | None = None) -> tuple[torch.Tensor, Any]:
         ...
 
     def step(self, tokens: torch.Tensor, cache: Any) -> tuple[torch.Tensor, Any]:

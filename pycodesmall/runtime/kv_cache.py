@@ -30,6 +30,7 @@ class KVCache:
         self.positions = positions  # (B,) rotary position of the next token of each row
         self.length = length  # slots filled so far
         self.has_padding = bool((~key_valid).any())
+        self.prompt_state: list[LayerCache] | None = None  # set by prefill, for prefix reuse
 
     @classmethod
     def allocate(cls, batch: int, n_layers: int, n_kv_heads: int, max_len: int, head_dim: int,

@@ -26,13 +26,15 @@ class OnnxCache:
     """Past keys/values of every layer (B, n_kv_heads, length, head_dim), as OrtValues.
 
     key_valid: (B, capacity) False at left padding; positions: (B,) rotary position of
-    each row's next token; length: slots filled so far.
+    each row's next token; length: slots filled so far; prompt_state: the prompt's keys
+    and values as prefill left them (later calls make new OrtValues), for prefix reuse.
     """
 
     past: list
     key_valid: torch.Tensor
     positions: np.ndarray
     length: int
+    prompt_state: list | None = None
 
     @property
     def capacity(self) -> int:
@@ -87,23 +89,31 @@ class OnnxBackend:
         return attention_mask(cache.key_valid, start, length, self.config.sliding_window).numpy()
 
     def prefill(self, tokens: torch.Tensor, pad_lengths: torch.Tensor, num_samples: int,
-                max_new_tokens: int) -> tuple[torch.Tensor, OnnxCache]:
+                max_new_tokens: int, prefix: tuple[list, int] | None = None
+                ) -> tuple[torch.Tensor, OnnxCache]:
+        """`prefix`: (the `prompt_state` of an earlier cache, n) whose first n slots hold the
+        keys and values of this single prompt's first n tokens; only the rest is run."""
         c = self.config
         B, T = tokens.shape
         slots = torch.arange(T)
         key_valid = torch.ones(B, T + max_new_tokens, dtype=torch.bool)
         key_valid[:, :T] = slots.unsqueeze(0) >= pad_lengths.unsqueeze(1)
         positions = (slots.unsqueeze(0) - pad_lengths.unsqueeze(1)).clamp(min=0)
-        empty = np.zeros((B, c.num_key_value_heads, 0, c.head_dim), dtype=self._cache_dtype)
-        cache = OnnxCache([self._value(empty) for _ in self._inputs[4:]], key_valid,
-                          (T - pad_lengths).numpy(), 0)
-        logits, present = self._run(tokens.numpy(), positions.numpy(), self._mask(cache, 0, T),
-                                    np.array([T - 1]), cache.past)
-        cache.past, cache.length = present, T
+        if prefix is None:
+            start = 0
+            empty = np.zeros((B, c.num_key_value_heads, 0, c.head_dim), dtype=self._cache_dtype)
+            past = [self._value(empty) for _ in self._inputs[4:]]
+        else:
+            earlier, start = prefix
+            past = [self._value(np.ascontiguousarray(p.numpy()[:1, :, :start])) for p in earlier]
+        cache = OnnxCache(past, key_valid, (T - pad_lengths).numpy(), start)
+        logits, present = self._run(tokens[:, start:].numpy(), positions[:, start:].numpy(),
+                                    self._mask(cache, start, T - start), np.array([T - start - 1]), past)
+        cache.past, cache.length, cache.prompt_state = present, T, present
         if num_samples > 1:
             cache = OnnxCache([self._value(np.repeat(p.numpy(), num_samples, axis=0)) for p in present],
                               key_valid.repeat_interleave(num_samples, 0),
-                              np.repeat(cache.positions, num_samples), T)
+                              np.repeat(cache.positions, num_samples), T, prompt_state=present)
             logits = np.repeat(logits, num_samples, axis=0)
         return torch.from_numpy(logits[:, 0]), cache
 

@@ -80,21 +80,32 @@ class TorchBackend:
 
     @torch.inference_mode()
     def prefill(self, tokens: torch.Tensor, pad_lengths: torch.Tensor, num_samples: int,
-                max_new_tokens: int) -> tuple[torch.Tensor, KVCache]:
+                max_new_tokens: int, prefix: tuple[list[LayerCache], int] | None = None
+                ) -> tuple[torch.Tensor, KVCache]:
+        """`prefix`: (the `prompt_state` of an earlier cache, n) whose first n slots hold the
+        keys and values of this single prompt's first n tokens; only the rest is run."""
         c = self.config
         tokens, pad_lengths = tokens.to(self.device), pad_lengths.to(self.device)
         B, T = tokens.shape
         cache = KVCache.allocate(B, c.num_hidden_layers, c.num_key_value_heads, T + max_new_tokens,
                                  c.head_dim, self.dtype, self.device)
+        start = 0
+        if prefix is not None:
+            layers, start = prefix
+            for mine, earlier in zip(cache.layers, layers):
+                mine.k[:, :, :start] = earlier.k[:1, :, :start]
+                mine.v[:, :, :start] = earlier.v[:1, :, :start]
         slots = torch.arange(T, device=self.device)
         cache.key_valid[:, :T] = slots.unsqueeze(0) >= pad_lengths.unsqueeze(1)
         positions = (slots.unsqueeze(0) - pad_lengths.unsqueeze(1)).clamp(min=0)  # (B, T)
-        mask = attention_mask(cache.key_valid, 0, T, c.sliding_window)
-        logits = self.model(tokens, positions, mask, cache.layers, 0, last_only=True)
+        mask = attention_mask(cache.key_valid, start, T - start, c.sliding_window)
+        logits = self.model(tokens[:, start:], positions[:, start:], mask, cache.layers, start, last_only=True)
         cache.length = T
         cache.positions = T - pad_lengths
         cache.has_padding = bool(pad_lengths.any())
-        return logits.float().repeat_interleave(num_samples, 0), cache.repeat_interleave(num_samples)
+        expanded = cache.repeat_interleave(num_samples)
+        expanded.prompt_state = cache.layers  # slots [:T] are never written again
+        return logits.float().repeat_interleave(num_samples, 0), expanded
 
     @torch.inference_mode()
     def step(self, tokens: torch.Tensor, cache: KVCache) -> tuple[torch.Tensor, KVCache]:
