@@ -8,14 +8,13 @@ line use the same dotted names, `train.max_steps=100`, and their values are TOML
 from __future__ import annotations
 
 import dataclasses
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pycodesmall.config import ModelConfig
 from pycodesmall.errors import ConfigError
-from pycodesmall.training.toml_file import read_toml, tomllib
+from pycodesmall.training.toml_file import from_table, read_toml, tomllib
 
 __all__ = ["TrainConfig", "load_config", "apply_overrides", "incompatible_keys"]
 
@@ -151,54 +150,19 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 
 
 def _build(raw: dict[str, Any], source: str) -> TrainConfig:
-    sections = {f.name: f for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(raw) - set(sections))
-    if unknown:
-        raise ConfigError(f"{source}: unknown config section(s) {', '.join(unknown)}; "
-                          f"known: {', '.join(sections)}")
-    built = {}
-    for name, f in sections.items():
-        table = raw.get(name, {})
-        if not isinstance(table, dict):
-            raise ConfigError(f"{source}: [{name}] must be a table")
-        built[name] = _build_section(name, f.default_factory, table, source)
-    config = TrainConfig(**built)
+    raw = dict(raw)
+    model = raw.get("model", {})
+    if isinstance(model, dict):  # ModelConfig fields sit flat in [model]
+        sizes = {k: v for k, v in model.items() if k in _MODEL_FIELDS}
+        unknown = sorted(set(model) - _MODEL_FIELDS - {"preset", "block_size"})
+        if unknown:
+            raise ConfigError(f"{source}: unknown key(s) {', '.join(f'model.{k}' for k in unknown)}; "
+                              f"[model] takes preset, block_size or ModelConfig fields "
+                              f"({', '.join(sorted(_MODEL_FIELDS))})")
+        raw["model"] = {**{k: v for k, v in model.items() if k not in _MODEL_FIELDS}, "sizes": sizes}
+    config = from_table(TrainConfig, raw, source)
     _check(config, source)
     return config
-
-
-def _build_section(name: str, cls, table: dict[str, Any], source: str):
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    values: dict[str, Any] = {}
-    if name == "model":  # ModelConfig fields sit flat in [model]
-        values["sizes"] = {k: v for k, v in table.items() if k in _MODEL_FIELDS}
-        table = {k: v for k, v in table.items() if k not in _MODEL_FIELDS}
-        fields.pop("sizes")
-    unknown = sorted(set(table) - set(fields))
-    if unknown:
-        extra = f" or ModelConfig fields ({', '.join(sorted(_MODEL_FIELDS))})" if name == "model" else ""
-        raise ConfigError(f"{source}: unknown key(s) {', '.join(f'{name}.{k}' for k in unknown)}; "
-                          f"[{name}] takes {', '.join(fields)}{extra}")
-    hints = typing.get_type_hints(cls)
-    for key, value in table.items():
-        expected = hints[key]
-        if not _has_type(value, expected):
-            raise ConfigError(f"{source}: {name}.{key} must be {_type_name(expected)}, got {value!r}")
-        values[key] = float(value) if expected is float else value
-    return cls(**values)
-
-
-def _has_type(value: Any, expected) -> bool:
-    if expected is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if expected is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, expected)
-
-
-def _type_name(expected) -> str:
-    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
-        expected, str(expected))
 
 
 def _check(config: TrainConfig, source: str) -> None:

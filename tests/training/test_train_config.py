@@ -31,7 +31,7 @@ def test_unknown_key_names_the_key(tmp_path):
 
 
 def test_unknown_section_and_model_key(tmp_path):
-    with pytest.raises(ConfigError, match="unknown config section"):
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) trainer;"):
         load_config(write(tmp_path, "[trainer]\nsteps = 1\n"))
     with pytest.raises(ConfigError, match=r"model\.hidden"):
         load_config(write(tmp_path, "[model]\nhidden = 64\n"))

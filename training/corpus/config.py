@@ -7,13 +7,12 @@ an error that names it instead of a setting silently ignored.
 from __future__ import annotations
 
 import dataclasses
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pycodesmall.errors import ConfigError
-from pycodesmall.training.toml_file import read_toml
+from pycodesmall.training.toml_file import from_table, read_toml
 
 __all__ = [
     "CorpusConfig", "SourcesConfig", "StdlibSource", "LocalSource", "HuggingFaceSource",
@@ -143,34 +142,4 @@ def load_config(path: str | Path, **overrides: Any) -> CorpusConfig:
     """Read a corpus config file; `overrides` replace top-level fields (CLI options)."""
     raw = read_toml(path, "corpus config")
     raw.update({k: v for k, v in overrides.items() if v is not None})
-    return _build(CorpusConfig, raw, where=str(path))
-
-
-def _build(cls: type, raw: Any, where: str) -> Any:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a table, got {raw!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {', '.join(unknown)}; "
-                          f"known keys are {', '.join(fields)}")
-    hints = typing.get_type_hints(cls)
-    try:
-        return cls(**{k: _convert(hints[k], v, f"{where}: {k}") for k, v in raw.items()})
-    except TypeError as e:  # a required key is missing
-        raise ConfigError(f"{where}: {e}") from None
-
-
-def _convert(hint: Any, value: Any, where: str) -> Any:
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, where)
-    origin = typing.get_origin(hint)
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        item = typing.get_args(hint)[0]
-        return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
-    expected = {float: (int, float)}.get(hint, hint)
-    if not isinstance(value, expected) or (hint is not bool and isinstance(value, bool)):
-        raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}")
-    return float(value) if hint is float else value
+    return from_table(CorpusConfig, raw, str(path))
