@@ -83,7 +83,8 @@ class CodeModel:
         else:
             from pycodesmall.runtime.onnx_backend import OnnxBackend
 
-            self.backend = OnnxBackend(onnx_file, model.config, self.device)
+            self.backend = OnnxBackend(onnx_file, model.config, self.device,
+                                       name="onnx-int8" if backend == "onnx-int8" else "onnx")
             self._module = model.to(self.device).eval()  # for scoring and saving
         self.engine = Engine(self.backend, eos_id=tokenizer.eot_id, pad_id=tokenizer.pad_id)
 

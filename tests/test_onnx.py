@@ -8,6 +8,7 @@ import torch
 from click.testing import CliRunner
 
 from model_fixtures import tiny_config
+from pycodesmall.api import _lookup_for
 from pycodesmall.cli import main
 from pycodesmall.errors import MissingExtraError
 from pycodesmall.model import Transformer
@@ -106,12 +107,15 @@ def test_int8_export_stays_close_to_fp32(exported, tmp_path):
     directory, _ = exported
     copy = shutil.copytree(directory, tmp_path / "copy")
     quantized = CodeModel.from_directory(copy, device="cpu", backend="onnx-int8")
-    assert (copy / "model-int8.onnx").is_file()
+    assert (copy / "model-int8.onnx").is_file() and quantized.backend.name == "onnx-int8"
     reference = CodeModel.from_directory(copy, device="cpu", backend="torch")
     tokens = torch.randint(3, 500, (1, 64))
     expected, _ = reference.backend.prefill(tokens, torch.zeros(1, dtype=torch.long), 1, 1)
     actual, _ = quantized.backend.prefill(tokens, torch.zeros(1, dtype=torch.long), 1, 1)
     assert (actual - expected).abs().max() < 0.1 * expected.std()
+    # complete() drafts with prompt lookup only where a verify pass matches single steps
+    fp32 = CodeModel.from_directory(copy, device="cpu", backend="onnx")
+    assert [_lookup_for(m) is not None for m in (fp32, quantized, reference)] == [True, False, False]
 
 
 def test_cli_export_prints_the_up_to_date_file(exported):

@@ -45,13 +45,14 @@ class OnnxCache:
 
 
 class OnnxBackend:
-    name = "onnx"
-
     def __init__(self, path: str | Path, config: ModelConfig, device: str | torch.device = "cpu",
-                 num_threads: int | None = None, spin: bool = True):
+                 num_threads: int | None = None, spin: bool = True, name: str = "onnx"):
         """`spin=False` lets idle worker threads sleep at once: slower on an idle machine,
-        much faster on a busy one, where a spinning thread steals its peers' time slices."""
+        much faster on a busy one, where a spinning thread steals its peers' time slices.
+        `name`: "onnx-int8" for a quantized export, whose results depend on how many tokens
+        one call runs (activations are quantized per call)."""
         ort = require_onnxruntime("The ONNX Runtime backend")
+        self.name = name
         self._ort = ort
         self.config = config
         self.device = torch.device(device)
