@@ -180,3 +180,20 @@ def test_hashed_settings_leave_out_where_and_how_fast_but_not_what():
 def test_cpu_time_binds_and_the_wall_clock_allows_waiting_for_a_core():
     limits = EvalConfig(timeout_s=4.0).limits
     assert (limits.cpu_s, limits.timeout_s) == (4, 12.0)
+
+
+def test_a_corpus_sample_is_a_seeded_subset_in_file_order(stdlib_corpus):
+    from pycodesmall.training.evaluation.benchmark_data import load_corpus_files
+
+    every = [f.path for f in load_corpus_files(stdlib_corpus)]
+    samples = {seed: [f.path for f in load_corpus_files(stdlib_corpus, sample=2, seed=seed)]
+               for seed in range(8)}
+    assert all(len(s) == 2 and s == [p for p in every if p in s] for s in samples.values())
+    assert len({tuple(s) for s in samples.values()}) > 1  # the seed chooses
+    assert [f.path for f in load_corpus_files(stdlib_corpus, sample=2, seed=3)] == samples[3]
+    assert [f.path for f in load_corpus_files(stdlib_corpus, sample=10)] == every
+    bpb_config = EvalConfig(corpus=stdlib_corpus, corpus_files=1, seed=5)
+    result = bpb.evaluate(bpb_config, scorer=bpb.Scorer(encode=lambda t: [1] * len(t),
+                                                        score=lambda ids: [-0.1] * (len(ids) - 1),
+                                                        start_id=0))
+    assert result.summary["files"] == 1 and result.samples[0]["path"] == samples[5][0]

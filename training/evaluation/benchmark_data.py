@@ -14,6 +14,7 @@ import gzip
 import itertools
 import json
 import os
+import random
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -119,13 +120,20 @@ class CorpusFile:
     source: str
 
 
-def load_corpus_files(path: str | os.PathLike, limit: int | None = None) -> Iterator[CorpusFile]:
-    """Files of a corpus split, read lazily in file order: gzip (or plain) JSONL, one
-    {text, path, package, source} object per line."""
+def load_corpus_files(path: str | os.PathLike, limit: int | None = None,
+                      sample: int | None = None, seed: int = 0) -> Iterator[CorpusFile]:
+    """Files of a corpus split, in file order: gzip (or plain) JSONL, one {text, path,
+    package, source} object per line. `sample`: only that many files, chosen by `seed`
+    (a held-out split of real packages is too large to score every file on a CPU)."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as lines:
         records = (json.loads(line) for line in lines if line.strip())
+        if sample:
+            records = list(records)
+            if sample < len(records):
+                chosen = random.Random(f"{seed}:corpus-files").sample(range(len(records)), sample)
+                records = [records[i] for i in sorted(chosen)]
         for record in itertools.islice(records, limit):
             yield CorpusFile(record["text"], record.get("path", ""), record.get("package", ""),
                              record.get("source", ""))

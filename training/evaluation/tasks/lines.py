@@ -61,7 +61,7 @@ def evaluate(config, generate: Generate, scorer=None) -> TaskResult:
     if not config.corpus:
         raise ValueError("the lines task needs held-out corpus files (--corpus)")
     prompts = list(itertools.islice(
-        (prompt for file in load_corpus_files(config.corpus)
+        (prompt for file in load_corpus_files(config.corpus, sample=config.corpus_files, seed=config.seed)
          for prompt in line_prompts(file, config.lines_per_file, config.seed)), config.limit))
     completions = generate([prompt.request for prompt in prompts], config.sampling)
     samples = []

@@ -80,7 +80,7 @@ def _prompt_sources(config) -> dict[str, list[FunctionPrompt]]:
     sources = {}
     if config.corpus:
         sources["corpus"] = list(itertools.islice(
-            (prompt for file in load_corpus_files(config.corpus)
+            (prompt for file in load_corpus_files(config.corpus, sample=config.corpus_files, seed=config.seed)
              for prompt in corpus_function_prompts(file, config.functions_per_file, config.seed)),
             config.limit))
     sources["humaneval"] = humaneval_function_prompts(config.data_dir)[:config.limit]
