@@ -22,7 +22,12 @@ Cases:
   so this case means something only with a trained model (`--model`).
 
 Extra packages: onnx, onnxruntime (pycodesmall[onnx]), transformers, matplotlib, and
-optionally gguf + llama-cpp-python. Writes benchmarks/results/generation*.json and .png.
+optionally gguf + llama-cpp-python. PyPI has llama-cpp-python only as source; a build for
+this CPU alone takes about 11 minutes on two cores:
+    CMAKE_ARGS="-DGGML_NATIVE=ON -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_BACKEND_DL=OFF \
+        -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
+        -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_CURL=OFF" pip install llama-cpp-python gguf
+Writes benchmarks/results/generation*.json and .png.
 """
 
 from __future__ import annotations
@@ -385,7 +390,15 @@ def environment(threads: int) -> dict:
                    if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    llama_cpp_build = None
+    try:
+        import llama_cpp
+
+        llama_cpp_build = llama_cpp.llama_print_system_info().decode().strip()  # the CPU features built in
+    except ImportError:
+        pass
     return {"git_commit": commit, "cpu": cpu, "cpu_count": os.cpu_count(), "threads": threads,
+            "llama_cpp_build": llama_cpp_build,
             "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"), "onnxruntime_spinning": False,
             "python": platform.python_version(),
             **{m: version(m) for m in ("torch", "onnxruntime", "transformers", "llama_cpp")}}
