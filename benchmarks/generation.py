@@ -4,7 +4,7 @@
     python benchmarks/generation.py --model pycodesmall-tiny --rounds 6
 
 Runtimes: transformers `generate`, pycodesmall's torch backend, its ONNX Runtime backend
-(fp32 and int8), and llama.cpp (f32 and f16, through `llama-cpp-python`, from a GGUF file
+(fp32 and int8), and llama.cpp (f32, f16 and q8_0, through `llama-cpp-python`, from a GGUF file
 written here with the `gguf` package) when those packages are installed. Each round runs
 every runtime once, one after the other, so that the machine's load (shared, noisy) falls
 on all of them alike; the JSON keeps every round and reports medians.
@@ -151,10 +151,11 @@ class LlamaCppRuntime:
         return prefilled - start, time.perf_counter() - prefilled, [tokens]
 
 
-def write_gguf(directory: Path, path: Path, f16: bool) -> Path:
+def write_gguf(directory: Path, path: Path, weights: str) -> Path:
     """Our safetensors as a llama.cpp GGUF file (architecture llama, no vocabulary: ids in,
     logits out). Q and K rows are permuted as llama.cpp's converter does, since its rotary
-    embedding pairs neighbouring dimensions where Hugging Face pairs the two halves."""
+    embedding pairs neighbouring dimensions where Hugging Face pairs the two halves.
+    `weights` ("f32", "f16" or "q8_0") is the type of the matrices; norms stay f32."""
     import gguf
     from safetensors.torch import load_file
 
@@ -172,14 +173,22 @@ def write_gguf(directory: Path, path: Path, f16: bool) -> Path:
     writer.add_rope_dimension_count(c.head_dim)
     writer.add_vocab_size(c.vocab_size)
     writer.add_tokenizer_model("none")
-    writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16 if f16 else gguf.LlamaFileType.ALL_F32)
+    file_types = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
+                  "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0}
+    writer.add_file_type(file_types[weights])
 
     def permute(w: torch.Tensor, heads: int) -> torch.Tensor:
         return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
     def add(name: str, tensor: torch.Tensor) -> None:
         array = tensor.float().numpy()
-        writer.add_tensor(name, array.astype(np.float16) if f16 and array.ndim == 2 else array)
+        if array.ndim == 1 or weights == "f32":
+            writer.add_tensor(name, array)
+        elif weights == "f16":
+            writer.add_tensor(name, array.astype(np.float16))
+        else:  # blocks of 32 int8 values with one f16 scale, as llama.cpp's Q8_0
+            q8 = gguf.GGMLQuantizationType.Q8_0
+            writer.add_tensor(name, gguf.quants.quantize(array, q8), raw_dtype=q8)
 
     add("token_embd.weight", state["model.embed_tokens.weight"])
     add("output_norm.weight", state["model.norm.weight"])
@@ -240,8 +249,8 @@ def build_runtimes(directory: Path, work: Path, threads: int, context: int,
         except ImportError as e:
             missing["llama.cpp"] = f"not installed: {e}"
         else:
-            for label, f16 in (("f32", False), ("f16", True)):
-                path = write_gguf(directory, out_dir / f"model-{label}.gguf", f16)
+            for label in ("f32", "f16", "q8_0"):
+                path = write_gguf(directory, out_dir / f"model-{label}.gguf", label)
                 runtimes[f"llama.cpp {label}"] = LlamaCppRuntime(path, label, threads, context)
     return runtimes, missing
 
@@ -474,7 +483,7 @@ def main() -> None:
     ours = {n: v for n, v in b1.items() if n.startswith("pycodesmall") and v}
     best = max(ours, key=ours.get)
     results["best_pycodesmall_batch1"] = {"runtime": best, "decode_tokens_per_s": ours[best]}
-    for label in ("f32", "f16"):
+    for label in ("f32", "f16", "q8_0"):
         if b1.get(f"llama.cpp {label}"):
             results["best_pycodesmall_batch1"][f"vs_llama.cpp_{label}"] = ours[best] / b1[f"llama.cpp {label}"]
     ours_runtimes = {n: r for n, r in runtimes.items() if n.startswith("pycodesmall")}
