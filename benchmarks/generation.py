@@ -1,7 +1,8 @@
 """Generation speed of every runtime on the same weights, in one run.
 
     python benchmarks/generation.py                      # ~10M-parameter config, random weights
-    python benchmarks/generation.py --model pycodesmall-tiny --rounds 6
+    python benchmarks/generation.py --model pycodesmall-tiny --rounds 4 --editor-context 448
+    python benchmarks/generation.py --threads 1 --out benchmarks/results/generation_1thread.json
 
 Runtimes: transformers `generate`, pycodesmall's torch backend, its ONNX Runtime backend
 (fp32 and int8), and llama.cpp (f32, f16 and q8_0, through `llama-cpp-python`, from a GGUF file
@@ -12,14 +13,21 @@ on all of them alike; the JSON keeps every round and reports medians.
 Cases:
 - throughput: batch 1 and 8, a 256-token prompt, 128 new tokens (greedy, no early stop):
   prefill ms and decode tokens/s. The issue-2 figure is torch / transformers at batch 1.
-- editor: one completion with a 1k-token context and 20 new tokens on a warm model,
+- editor: one completion with a 1k-token context (`--editor-context`; the released model's
+  window is 512) and 20 new tokens on a warm model,
   p50/p90 latency of the whole `Engine.generate` call: plain, with prompt lookup, and with
   prefix reuse after a request 4 tokens earlier (what the language server does while
   someone types).
 - lookup: completing lines of real stdlib files (the cursor at the start of a line whose
   text already appears earlier in the file), plain greedy vs prompt-lookup speculative
-  decoding: tokens/s and whether the outputs are identical. Random weights rarely copy,
-  so this case means something only with a trained model (`--model`).
+  decoding: tokens/s and whether the outputs are identical; llama.cpp decodes the same
+  prompts plainly. Random weights rarely copy, so this case means something only with a
+  trained model (`--model`).
+
+Threads: on this 2-vCPU machine llama.cpp's thread pool, which spins while it waits,
+decoded 7-10x slower with 2 threads than with 1 (160 vs 1200-1700 tokens/s), and no
+runtime gained much from a second thread on models this small; the committed results
+have a 2-thread and a 1-thread (`*_1thread.json`) run.
 
 Extra packages: onnx, onnxruntime (pycodesmall[onnx]), transformers, matplotlib, and
 optionally gguf + llama-cpp-python. PyPI has llama-cpp-python only as source; a build for
@@ -345,9 +353,15 @@ def editor_latency(runtimes, prompts, new_tokens, typed_tokens: int = 4) -> dict
     return out
 
 
-def lookup_workload(backends: dict, prompts: list[list[int]], new_tokens: int, rounds: int) -> dict:
-    """Plain greedy vs prompt-lookup decoding of the same line completions, per backend."""
+def lookup_workload(backends: dict, baselines: dict, prompts: list[list[int]], new_tokens: int,
+                    rounds: int) -> dict:
+    """Plain greedy vs prompt-lookup decoding of the same line completions, per backend;
+    `baselines` (other runtimes, llama.cpp) decode the same prompts plainly."""
     out = {}
+    for name, runtime in baselines.items():
+        decode_seconds = [runtime.generate([prompt], new_tokens)[1]
+                          for _ in range(rounds) for prompt in prompts]
+        out[name] = {"plain_decode_tokens_per_s": len(decode_seconds) * (new_tokens - 1) / sum(decode_seconds)}
     for name, backend in backends.items():
         plain, fast = PycodesmallRuntime(backend), PycodesmallRuntime(backend, PromptLookup())
         times = {"plain": [], "lookup": []}
@@ -462,7 +476,9 @@ def main() -> None:
     skip = set(args.skip)
     directory = model_directory(args.model, args.work)
     config = ModelConfig.from_file(directory / "config.json")
-    context = args.prompt_tokens + args.new_tokens
+    # llama.cpp's context: the throughput case or the longest lookup prompt and its 32 tokens
+    context = min(max(args.prompt_tokens + args.new_tokens, args.editor_context + 32),
+                  config.max_position_embeddings)
     runtimes, missing = build_runtimes(directory, args.work, args.threads, context, skip)
     started, load_before = time.time(), os.getloadavg()
     results = {
@@ -494,7 +510,7 @@ def main() -> None:
         tokenizer = PythonTokenizer.from_file(directory / "tokenizer.json")
     if "editor" not in skip:
         editor = dict(ours_runtimes)
-        if tokenizer is not None:  # real code: 1k tokens of a stdlib file before a line start
+        if tokenizer is not None:  # real code: a stdlib file up to a line start
             prompts = repeated_line_prompts(tokenizer, stdlib_files(10), 2, args.editor_context)
             editor.update({f"{n} + lookup": PycodesmallRuntime(r.backend, PromptLookup())
                            for n, r in ours_runtimes.items()})
@@ -513,8 +529,9 @@ def main() -> None:
             prompts = repeated_line_prompts(tokenizer, stdlib_files(6), 4, args.editor_context)
             results["lookup"] = {
                 "workload": "complete 32 tokens at the start of a stdlib line whose text appeared "
-                            "earlier in the file; 6 files x 4 cursors, prompt <= 1k tokens",
+                            f"earlier in the file; 6 files x 4 cursors, prompt <= {args.editor_context} tokens",
                 "runtimes": lookup_workload({n: r.backend for n, r in ours_runtimes.items()},
+                                            {n: r for n, r in runtimes.items() if n.startswith("llama.cpp")},
                                             prompts, 32, max(1, args.rounds // 2))}
         else:
             results["lookup"] = {"skipped": "random weights and no tokenizer: drafts copied from "
@@ -530,7 +547,7 @@ def main() -> None:
     results["load_average_before_after"] = [load_before, os.getloadavg()]
     results["wall_seconds"] = time.time() - started
 
-    stem = "generation" if args.model is None else f"generation-{Path(str(args.model)).name}"
+    stem = "generation" if args.model is None else f"generation_{Path(str(args.model)).name}"
     out = args.out or RESULTS / f"{stem}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
