@@ -134,19 +134,26 @@ def complete_batch(
                           f"this model's {model.context_length}-token context")
     sampling = SamplingParams(temperature, top_k, top_p, seed, repetition_penalty)
     tok = model.tokenizer
-    prompts, detokenizers, rules = [], [], []
+    prompts, detokenizers, rules, first_tokens = [], [], [], []
     for prefix, suffix in zip(prefixes, suffixes):
         if not prefix.strip() and not suffix.strip():
             raise ConfigError("empty prompt: give some code to complete")
         ids, state = tok.encode_prompt(prefix)
+        healing = None if suffix else tok.heal(ids)  # a suffix puts the cursor mid-prompt
+        healed = ""
+        if healing is not None:
+            ids, healed, allowed = healing
+        first_tokens.append(healing and allowed)
         prompts.append(_fit_context(model, ids, tok.encode(suffix) if suffix else None,
                                     model.context_length - max_new_tokens))
-        detokenizers.append(lambda generated, state=state: tok.decode_continuation(generated, state))
+        detokenizers.append(lambda generated, state=state, healed=healed:
+                            tok.decode_continuation(generated, state, healed))
         rules.append(StopRules(line_prefix=prefix.rsplit("\n", 1)[-1], block_end=stop_at_block_end,
                                max_lines=max_lines, stop_strings=tuple(stop)))
     generations = model.engine.generate(
         prompts, max_new_tokens, sampling, num_samples=n, detokenizers=detokenizers,
-        stop_rules=rules, should_cancel=should_cancel, lookup=_lookup_for(model))
+        stop_rules=rules, should_cancel=should_cancel, lookup=_lookup_for(model),
+        first_tokens=first_tokens)
     results = []
     for index, (prefix, suffix) in enumerate(zip(prefixes, suffixes)):
         row = []

@@ -13,6 +13,7 @@ lossless for any string.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -151,12 +152,38 @@ class PythonTokenizer:
         text, state = indentation.encode_prompt(src, markers)
         return self._tokenizer.encode(text, add_special_tokens=False).ids, state
 
-    def decode_continuation(self, ids: Iterable[int], state: indentation.DecoderState | None) -> str:
-        """The text that generated `ids` add after a prompt from `encode_prompt`."""
+    def decode_continuation(self, ids: Iterable[int], state: indentation.DecoderState | None,
+                            healed: str = "") -> str:
+        """The text that generated `ids` add after a prompt from `encode_prompt`; `healed`:
+        the text of the prompt token that `heal` took back, which the ids begin with."""
         text = self._tokenizer.decode(list(ids), skip_special_tokens=True)
+        text = text[len(healed):] if text.startswith(healed) else text
         if self.variant == "bpe":
             return text
         return indentation.decode(text, state.copy())
+
+    def heal(self, ids: list[int]) -> tuple[list[int], str, list[int]] | None:
+        """Token healing: the prompt without its last token, that token's text, and the ids
+        whose text begins with it, one of which the model is to choose first.
+
+        A prompt cut mid-token ends in a token the model rarely saw there: training text
+        after "def f(n):" had one token for "):" plus the newline, so a model shown "):"
+        avoids the newline. Choosing the last token again, among those that extend it,
+        removes that bias. None where there is nothing to heal (a one-token prompt, or
+        a last token that is a marker or a byte of a longer character).
+        """
+        if len(ids) < 2:
+            return None
+        piece = self._tokenizer.id_to_token(ids[-1])
+        text = self._tokenizer.decode([ids[-1]])
+        if piece not in self._base_vocab or not text or "\ufffd" in text:
+            return None
+        return ids[:-1], text, [i for p, i in self._base_vocab.items() if p.startswith(piece)]
+
+    @functools.cached_property
+    def _base_vocab(self) -> dict[str, int]:
+        """Merged byte pieces -> id, without special and marker tokens."""
+        return self._tokenizer.get_vocab(with_added_tokens=False)
 
 
 def transform(src: str, variant: str) -> str:

@@ -122,3 +122,11 @@ def test_repetition_penalty_breaks_a_greedy_loop():
     assert penalised[0].tokens[:2] == [1, 2]
     with pytest.raises(Exception, match="repetition_penalty"):
         SamplingParams(repetition_penalty=0.5)
+
+
+def test_first_tokens_restrict_only_the_first_choice():
+    engine = Engine(ScriptedBackend("abc"), eos_id=0)
+    [g] = engine.generate([[1]], 3, first_tokens=[[ord("x"), ord("y")]])
+    assert chars(g.tokens) == "xbc"
+    [free, held] = engine.generate([[1], [1]], 3, first_tokens=[None, [ord("y")]])
+    assert chars(free.tokens) == "abc" and chars(held.tokens) == "ybc"

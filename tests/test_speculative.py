@@ -99,3 +99,13 @@ def test_sampling_and_batches_decode_as_before(torch_backend):
     prompts = [[5, 6, 7, 5, 6], [9, 9, 9]]
     assert ([g.tokens for g in engine.generate(prompts, 12, lookup=PromptLookup())]
             == [g.tokens for g in engine.generate(prompts, 12)])
+
+
+def test_speculative_decoding_keeps_the_first_token_restriction(torch_backend):
+    prompt = list(range(40, 72)) * 3 + list(range(40, 50))
+    [free] = Engine(torch_backend, eos_id=None).generate([prompt], 4)
+    allowed = [t for t in (3, 4, 5) if t != free.tokens[0]]
+    assert_same_as_plain_greedy(torch_backend, prompt, 32, first_tokens=[allowed])
+    [held] = Engine(torch_backend, eos_id=None).generate([prompt], 4, lookup=PromptLookup(),
+                                                         first_tokens=[allowed])
+    assert held.tokens[0] in allowed

@@ -110,3 +110,20 @@ def test_property_whitespace_mixes_round_trip(indent_tokenizer, src):
 @given(st.text(max_size=200))
 def test_property_any_text_round_trips_through_the_transform(src):
     assert indentation.decode(indentation.encode(src)) == src
+
+
+def test_healing_takes_back_the_last_token_and_lets_a_longer_one_replace_it(tokenizer):
+    prompt, rest = "import o", "s\nimport sys\n"  # " o" or " os": the pieces differ
+    ids, state = tokenizer.encode_prompt(prompt)
+    kept, healed, allowed = tokenizer.heal(ids)
+    assert kept == ids[:-1] and prompt.endswith(healed) and ids[-1] in allowed
+    assert all(tokenizer.decode([i]).startswith(healed) for i in allowed)
+    longer = tokenizer.encode_prompt(prompt + rest)[0]  # what the model should write instead
+    assert longer[:len(kept)] == kept and longer[len(kept)] in allowed
+    assert tokenizer.decode_continuation(longer[len(kept):], state, healed) == rest
+
+
+@pytest.mark.parametrize("prompt", ["x", "def f(x):\n    "])
+def test_nothing_to_heal_in_one_token_or_after_an_indentation_marker(indent_tokenizer, prompt):
+    ids, _ = indent_tokenizer.encode_prompt(prompt)
+    assert indent_tokenizer.heal(ids) is None

@@ -53,6 +53,7 @@ class Engine:
         stop_rules: Sequence[StopRules | None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
         lookup: PromptLookup | None = None,
+        first_tokens: Sequence[Sequence[int] | None] | None = None,
     ) -> list[Generation]:
         """Generate `num_samples` continuations of each prompt.
 
@@ -62,7 +63,8 @@ class Engine:
         polled before every model call, so a cancelled request stops within one step.
         With `lookup`, greedy decoding of a single sequence checks drafts copied from the
         prompt (prompt-lookup speculative decoding) on backends that can `verify`: the
-        same tokens in fewer model calls. Other requests ignore it.
+        same tokens in fewer model calls. Other requests ignore it. `first_tokens[p]`, when
+        not None, are the only ids the first token of prompt p may be (token healing).
         """
         if not prompts or any(len(p) == 0 for p in prompts):
             raise ValueError("every prompt needs at least one token")
@@ -74,7 +76,7 @@ class Engine:
         def rows_of(per_prompt):
             return None if per_prompt is None else [x for x in per_prompt for _ in range(num_samples)]
 
-        detok, rules = rows_of(detokenizers), rows_of(stop_rules)
+        detok, rules, allowed = rows_of(detokenizers), rows_of(stop_rules), rows_of(first_tokens)
         batch = len(prompts) * num_samples
         generated: list[list[int]] = [[] for _ in range(batch)]
         logprobs = [0.0] * batch
@@ -102,10 +104,10 @@ class Engine:
         plain_greedy = sampling.greedy and sampling.repetition_penalty == 1
         if lookup is not None and plain_greedy and batch == 1 and hasattr(self.backend, "verify"):
             self._decode_with_lookup(list(prompts[0]), max_new_tokens, lookup, accept,
-                                     lambda: finish[0] is not None, check_cancel)
+                                     lambda: finish[0] is not None, check_cancel, allowed)
         else:
             self._decode(prompts, max_new_tokens, sampling, num_samples, accept, generated,
-                         lambda: all(f is not None for f in finish), check_cancel)
+                         lambda: all(f is not None for f in finish), check_cancel, allowed)
 
         results = []
         for row in range(batch):
@@ -118,11 +120,12 @@ class Engine:
         return results
 
     def _decode(self, prompts, max_new_tokens, sampling, num_samples, accept, generated, all_done,
-                check_cancel):
+                check_cancel, allowed):
         """One `step` per token for every row."""
         tokens, pads = left_pad([list(p) for p in prompts], self.pad_id)
         check_cancel()
         logits, cache = self.backend.prefill(tokens, pads, num_samples, max_new_tokens)
+        logits = allow_only(logits, allowed)
         generator = None
         if sampling.seed is not None:
             generator = torch.Generator(device=logits.device).manual_seed(sampling.seed)
@@ -137,7 +140,7 @@ class Engine:
             check_cancel()
             logits, cache = self.backend.step(next_ids, cache)
 
-    def _decode_with_lookup(self, prompt, max_new_tokens, lookup, accept, done, check_cancel):
+    def _decode_with_lookup(self, prompt, max_new_tokens, lookup, accept, done, check_cancel, allowed):
         """Greedy decoding of one sequence that checks prompt-lookup drafts in one pass each.
 
         Every `verify` feeds the last chosen token plus a draft and returns the model's own
@@ -147,7 +150,7 @@ class Engine:
         check_cancel()
         logits, cache = self.backend.prefill(torch.tensor([prompt]), torch.zeros(1, dtype=torch.long),
                                              1, max_new_tokens)
-        logits = logits[0]  # (vocab,) the model's scores for the next token
+        logits = allow_only(logits, allowed)[0]  # (vocab,) the model's scores for the next token
         history = lookup.index(prompt)
         produced = 0
         while True:
@@ -173,3 +176,16 @@ class Engine:
                     return
             cache = self.backend.truncate(cache, length + 1 + kept)
             logits = verified[kept]
+
+
+def allow_only(logits: torch.Tensor, allowed: Sequence[Sequence[int] | None] | None) -> torch.Tensor:
+    """(B, vocab) logits with -inf outside `allowed[row]` (rows where it is None keep all)."""
+    if allowed is None or all(ids is None for ids in allowed):
+        return logits
+    logits = logits.clone()
+    for row, ids in enumerate(allowed):
+        if ids is not None:
+            keep = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
+            keep[list(ids)] = True
+            logits[row].masked_fill_(~keep, float("-inf"))
+    return logits

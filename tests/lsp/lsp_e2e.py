@@ -15,7 +15,7 @@ from pycodesmall.lsp_server.completer import prompt_for, suggest
 from pycodesmall.lsp_server.settings import Settings
 
 STATUS = "pycodesmall/status"
-SOURCE = "import os\n\nx = "  # where the fixture model's valid answer is not blank
+SOURCE = "import os\n\nx = os."  # where the fixture model's valid answer is not blank
 
 
 # The console script, not `python -m`: from the repository root `-m` would find the source

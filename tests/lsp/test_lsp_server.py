@@ -74,7 +74,7 @@ async def test_clients_without_inline_completion_get_menu_items(lsp_model_dir):
         expected = library_suggestions(lsp_model_dir, text)
         assert expected and [item.text_edit.new_text for item in result.items] == ["na" + t for t in expected]
         for item in result.items:
-            assert item.text_edit.range == types.Range(types.Position(2, 4), end_of(text))
+            assert item.text_edit.range == types.Range(end_of(SOURCE), end_of(text))
             assert pycodesmall.validate(SOURCE, item.text_edit.new_text).valid
     finally:
         await client.shutdown_session()
