@@ -123,7 +123,7 @@ def test_healing_takes_back_the_last_token_and_lets_a_longer_one_replace_it(toke
     assert tokenizer.decode_continuation(longer[len(kept):], state, healed) == rest
 
 
-@pytest.mark.parametrize("prompt", ["x", "def f(x):\n    "])
-def test_nothing_to_heal_in_one_token_or_after_an_indentation_marker(indent_tokenizer, prompt):
+@pytest.mark.parametrize("prompt", ["x", "def f(x):\n    ", "def f(x):\n"])
+def test_nothing_to_heal_in_one_token_after_a_marker_or_at_a_line_start(indent_tokenizer, prompt):
     ids, _ = indent_tokenizer.encode_prompt(prompt)
     assert indent_tokenizer.heal(ids) is None
