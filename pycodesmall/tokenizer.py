@@ -182,12 +182,19 @@ class PythonTokenizer:
             return None
         if text.endswith("\n"):
             return None
-        return ids[:-1], text, [i for p, i in self._base_vocab.items() if p.startswith(piece)]
+        if piece not in self._extensions:  # a scan of the vocabulary, ~1 ms: once per piece
+            self._extensions[piece] = [i for p, i in self._base_vocab.items() if p.startswith(piece)]
+        return ids[:-1], text, self._extensions[piece]
 
     @functools.cached_property
     def _base_vocab(self) -> dict[str, int]:
         """Merged byte pieces -> id, without special and marker tokens."""
         return self._tokenizer.get_vocab(with_added_tokens=False)
+
+    @functools.cached_property
+    def _extensions(self) -> dict[str, list[int]]:
+        """piece -> the ids of the pieces that begin with it, filled by `heal`."""
+        return {}
 
 
 def transform(src: str, variant: str) -> str:
