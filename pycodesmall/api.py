@@ -140,10 +140,10 @@ def complete_batch(
             raise ConfigError("empty prompt: give some code to complete")
         ids, state = tok.encode_prompt(prefix)
         healing = None if suffix else tok.heal(ids)  # a suffix puts the cursor mid-prompt
-        healed = ""
+        healed, allowed = "", None
         if healing is not None:
             ids, healed, allowed = healing
-        first_tokens.append(healing and allowed)
+        first_tokens.append(allowed)
         prompts.append(_fit_context(model, ids, tok.encode(suffix) if suffix else None,
                                     model.context_length - max_new_tokens))
         detokenizers.append(lambda generated, state=state, healed=healed:
