@@ -25,9 +25,10 @@ Cases:
   trained model (`--model`).
 
 Threads: on this 2-vCPU machine llama.cpp's thread pool, which spins while it waits,
-decoded 7-10x slower with 2 threads than with 1 (160 vs 1200-1700 tokens/s), and no
-runtime gained much from a second thread on models this small; the committed results
-have a 2-thread and a 1-thread (`*_1thread.json`) run.
+decoded 7-10x slower with 2 threads than with 1 (160 vs 1200-1700 tokens/s), and every
+other runtime was slower with 2 too on models this small (ONNX int8 1185 vs 1764 tokens/s
+on pycodesmall-tiny); the committed results have a 2-thread and a 1-thread
+(`*_1thread.json`) run.
 
 Extra packages: onnx, onnxruntime (pycodesmall[onnx]), transformers, matplotlib, and
 optionally gguf + llama-cpp-python. PyPI has llama-cpp-python only as source; a build for
@@ -73,6 +74,7 @@ from pycodesmall.training.provenance import git_commit  # noqa: E402
 from pycodesmall.weights import WEIGHTS_NAME, load_weights, save_weights  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
+LLAMA_CPP_WEIGHTS = ("f32", "f16", "q8_0")  # the GGUF files written for llama.cpp
 BENCH_CONFIG = dict(vocab_size=16384, hidden_size=256, num_hidden_layers=6, num_attention_heads=8,
                     max_position_embeddings=2048)
 
@@ -257,7 +259,7 @@ def build_runtimes(directory: Path, work: Path, threads: int, context: int,
         except ImportError as e:
             missing["llama.cpp"] = f"not installed: {e}"
         else:
-            for label in ("f32", "f16", "q8_0"):
+            for label in LLAMA_CPP_WEIGHTS:
                 path = write_gguf(directory, out_dir / f"model-{label}.gguf", label)
                 runtimes[f"llama.cpp {label}"] = LlamaCppRuntime(path, label, threads, context)
     return runtimes, missing
@@ -499,7 +501,7 @@ def main() -> None:
     ours = {n: v for n, v in b1.items() if n.startswith("pycodesmall") and v}
     best = max(ours, key=ours.get)
     results["best_pycodesmall_batch1"] = {"runtime": best, "decode_tokens_per_s": ours[best]}
-    for label in ("f32", "f16", "q8_0"):
+    for label in LLAMA_CPP_WEIGHTS:
         if b1.get(f"llama.cpp {label}"):
             results["best_pycodesmall_batch1"][f"vs_llama.cpp_{label}"] = ours[best] / b1[f"llama.cpp {label}"]
     ours_runtimes = {n: r for n, r in runtimes.items() if n.startswith("pycodesmall")}

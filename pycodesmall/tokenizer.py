@@ -65,6 +65,7 @@ class PythonTokenizer:
             self.variant = "bpe"
         self.eot_id, self.fim_prefix_id, self.fim_middle_id, self.fim_suffix_id, self.pad_id = (
             vocab[t] for t in SPECIAL_TOKENS)
+        self._extensions: dict[str, list[int]] = {}  # piece -> ids that begin with it (`heal`)
 
     # --- building ------------------------------------------------------------------------
 
@@ -178,9 +179,7 @@ class PythonTokenizer:
             return None
         piece = self._tokenizer.id_to_token(ids[-1])
         text = self._tokenizer.decode([ids[-1]])
-        if piece not in self._base_vocab or not text or "\ufffd" in text:
-            return None
-        if text.endswith("\n"):
+        if piece not in self._base_vocab or not text or "\ufffd" in text or text.endswith("\n"):
             return None
         if piece not in self._extensions:  # a scan of the vocabulary, ~1 ms: once per piece
             self._extensions[piece] = [i for p, i in self._base_vocab.items() if p.startswith(piece)]
@@ -190,11 +189,6 @@ class PythonTokenizer:
     def _base_vocab(self) -> dict[str, int]:
         """Merged byte pieces -> id, without special and marker tokens."""
         return self._tokenizer.get_vocab(with_added_tokens=False)
-
-    @functools.cached_property
-    def _extensions(self) -> dict[str, list[int]]:
-        """piece -> the ids of the pieces that begin with it, filled by `heal`."""
-        return {}
 
 
 def transform(src: str, variant: str) -> str:
