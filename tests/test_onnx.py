@@ -1,5 +1,6 @@
 """The ONNX export and the ONNX Runtime backend: parity with torch, staleness, selection."""
 
+import json
 import shutil
 import sys
 
@@ -46,9 +47,13 @@ def test_export_is_a_valid_graph_beside_the_weights(exported):
     directory, path = exported
     assert path == directory / "model.onnx"
     onnx.checker.check_model(str(path))
-    names = [i.name for i in onnx.load(str(path)).graph.input]
-    assert names[:4] == ["input_ids", "position_ids", "attention_mask", "logits_index"]
-    assert names[4:6] == ["past.0.key", "past.0.value"]
+    graph = onnx.load(str(path)).graph
+    names = [i.name for i in graph.input]
+    assert names[:6] == ["input_ids", "position_ids", "attention_bias", "seqlens_k", "total_sequence_length",
+                         "logits_index"]
+    assert names[6:8] == ["past.0.key", "past.0.value"]
+    # the cache is written in place by ORT's attention operator, one per layer
+    assert [n.op_type for n in graph.node].count("GroupQueryAttention") == 2
 
 
 def test_a_stale_export_is_detected_and_remade(exported, tmp_path):
@@ -62,6 +67,17 @@ def test_a_stale_export_is_detected_and_remade(exported, tmp_path):
     save_weights(model.module, copy / "model.safetensors")
     assert current_export(copy) is None
     assert CodeModel.from_directory(copy, device="cpu").backend.name == "torch"  # auto: no export
+
+
+def test_an_export_in_an_older_graph_layout_is_stale(exported, tmp_path):
+    directory, _ = exported
+    copy = shutil.copytree(directory, tmp_path / "copy")
+    record_file = copy / "model.onnx.json"
+    record = json.loads(record_file.read_text())
+    record_file.write_text(json.dumps({**record, "graph_layout": record["graph_layout"] - 1}))
+    assert current_export(copy) is None
+    assert CodeModel.from_directory(copy, device="cpu", backend="onnx").backend.name == "onnx"  # re-made
+    assert current_export(copy) == copy / "model.onnx"
 
 
 def test_logits_match_torch_over_a_256_token_prompt_and_every_step(backends):
