@@ -25,10 +25,10 @@ Cases:
   trained model (`--model`).
 
 Threads: on this 2-vCPU machine llama.cpp's thread pool, which spins while it waits,
-decoded 7-10x slower with 2 threads than with 1 (160 vs 1200-1700 tokens/s), and every
-other runtime was slower with 2 too on models this small (ONNX int8 1185 vs 1764 tokens/s
-on pycodesmall-tiny); the committed results have a 2-thread and a 1-thread
-(`*_1thread.json`) run.
+decoded 5-8x slower with 2 threads than with 1 (170-190 vs 900-1540 tokens/s on
+pycodesmall-tiny), while the other runtimes gained little or lost at batch 1 (ONNX fp32
+1471 vs 1414, int8 2819 vs 3107 tokens/s); the committed results have a 2-thread and a
+1-thread (`*_1thread.json`) run.
 
 Extra packages: onnx, onnxruntime (pycodesmall[onnx]), transformers, matplotlib, and
 optionally gguf + llama-cpp-python. PyPI has llama-cpp-python only as source; a build for

@@ -39,7 +39,7 @@ from pycodesmall.config import ModelConfig
 from pycodesmall.errors import ConfigError
 from pycodesmall.model import Transformer, rope_cache
 
-__all__ = ["build_decoder", "cache_names", "check_exportable", "GRAPH_LAYOUT", "OPSET"]
+__all__ = ["build_decoder", "cache_names", "GRAPH_LAYOUT", "OPSET"]
 
 MS_DOMAIN = "com.microsoft"
 OPSET = 23  # RMSNormalization

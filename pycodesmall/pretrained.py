@@ -39,7 +39,8 @@ def _onnx_export_for(backend: str, source: Path | None, device: torch.device) ->
     "auto" takes ONNX Runtime on CPU when it is installed and an up-to-date export of the
     weights already exists (`pycodesmall export-onnx` makes one), as it decodes faster
     there; it never exports on its own, which takes a while. "onnx" and "onnx-int8" export
-    when needed. int8 costs some accuracy, so only an explicit "onnx-int8" uses it.
+    when needed. int8 costs some accuracy, so only an explicit "onnx-int8" uses it. On CUDA
+    the export is fp16: ONNX Runtime's CUDA attention operator has no fp32 kernel.
     """
     if backend == "torch" or (backend == "auto" and (source is None or device.type != "cpu")):
         return None
@@ -54,7 +55,11 @@ def _onnx_export_for(backend: str, source: Path | None, device: torch.device) ->
     if source is None:
         raise ConfigError(f"backend {backend!r} runs an export of saved weights: save the model "
                           "with save_pretrained and load it from that directory")
-    return onnx_export.export_onnx(source, quantize="int8" if backend == "onnx-int8" else None)
+    if backend == "onnx-int8":
+        if device.type != "cpu":
+            raise ConfigError("the int8 ONNX export runs on the CPU; use backend='onnx' on CUDA")
+        return onnx_export.export_onnx(source, quantize="int8")
+    return onnx_export.export_onnx(source, dtype="fp16" if device.type == "cuda" else "fp32")
 
 
 class CodeModel:
