@@ -11,11 +11,12 @@ from click.testing import CliRunner
 from model_fixtures import tiny_config
 from pycodesmall.api import _lookup_for
 from pycodesmall.cli import main
-from pycodesmall.errors import MissingExtraError
+from pycodesmall.errors import ConfigError, MissingExtraError
 from pycodesmall.model import Transformer
 from pycodesmall.onnx_export import current_export, export_onnx, require_onnxruntime
-from pycodesmall.pretrained import CodeModel
+from pycodesmall.pretrained import CodeModel, _onnx_export_for
 from pycodesmall.runtime import Engine
+from pycodesmall.runtime.onnx_backend import OnnxBackend
 from pycodesmall.runtime.speculative import PromptLookup
 from pycodesmall.weights import save_weights
 
@@ -117,6 +118,37 @@ def test_backend_selection(exported):
     directory, _ = exported
     assert CodeModel.from_directory(directory, device="cpu").backend.name == "onnx"  # auto
     assert CodeModel.from_directory(directory, device="cpu", backend="torch").backend.name == "torch"
+
+
+def test_cuda_runs_the_fp16_export_and_refuses_int8(exported, tmp_path):
+    """ONNX Runtime's CUDA attention kernel has no fp32 version; int8 runs on the CPU only.
+    (Only which export is chosen: the session itself needs a GPU.)"""
+    directory, _ = exported
+    copy = shutil.copytree(directory, tmp_path / "copy")
+    assert _onnx_export_for("onnx", copy, torch.device("cuda")) == copy / "model-fp16.onnx"
+    with pytest.raises(ConfigError, match="int8 ONNX export runs on the CPU"):
+        _onnx_export_for("onnx-int8", copy, torch.device("cuda"))
+
+
+def test_fp16_export_stays_close_to_torch(exported, backends, tmp_path):
+    directory, _ = exported
+    torch_backend, _ = backends
+    config = torch_backend.config
+    fp16 = OnnxBackend(export_onnx(directory, tmp_path, dtype="fp16"), config, num_threads=1)
+    tokens, pads = torch.randint(3, 500, (2, 64)), torch.tensor([0, 9])
+    expected, torch_cache = torch_backend.prefill(tokens, pads, 1, 8)
+    actual, onnx_cache = fp16.prefill(tokens, pads, 1, 8)
+    for _ in range(4):
+        assert (actual - expected).abs().max() < 0.05 * expected.std()
+        next_ids = expected.argmax(-1)
+        expected, torch_cache = torch_backend.step(next_ids, torch_cache)
+        actual, onnx_cache = fp16.step(next_ids, onnx_cache)
+
+
+def test_a_prompt_beyond_the_rotary_table_is_refused(backends):
+    _, onnx_backend = backends
+    with pytest.raises(ValueError, match="exceed the 512 positions"):
+        onnx_backend.prefill(torch.ones(1, 500, dtype=torch.long), torch.zeros(1, dtype=torch.long), 1, 13)
 
 
 def test_int8_export_stays_close_to_fp32(exported, tmp_path):
