@@ -140,5 +140,8 @@ def build_decoder(model: Transformer, dtype: torch.dtype):
     outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "selected", c.vocab_size]),
                *[helper.make_tensor_value_info(name, elem, kv_shape) for name in cache_names(c, "present")]]
     graph = helper.make_graph(nodes, "pycodesmall_decoder", inputs, outputs, initializers)
-    return helper.make_model(graph, producer_name="pycodesmall",
-                             opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS_DOMAIN, 1)])
+    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid(MS_DOMAIN, 1)]
+    # the oldest IR version that has this opset, not the newest the installed onnx writes,
+    # so that ONNX Runtime releases older than that onnx load the file
+    return helper.make_model(graph, producer_name="pycodesmall", opset_imports=opsets,
+                             ir_version=helper.find_min_ir_version_for(opsets, ignore_unknown=True))
