@@ -60,10 +60,12 @@ def source_digest(model_dir: str | Path) -> str:
 
 
 def default_out_dir(model_dir: str | Path, digest: str | None = None) -> Path:
-    """Beside the weights, or in the user cache when that folder is read-only (a model
-    installed with the package); cache folders are named after the source digest."""
+    """Beside the weights, except for a model inside the package (an installation's files
+    are not for writing, and in a source checkout the export would land among tracked
+    files) or in a read-only folder: those go to the user cache, named by source digest."""
     model_dir = Path(model_dir)
-    if os.access(model_dir, os.W_OK):
+    package = Path(__file__).resolve().parent
+    if os.access(model_dir, os.W_OK) and package not in model_dir.resolve().parents:
         return model_dir
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "pycodesmall" / "onnx" / (digest or source_digest(model_dir))[:16]
@@ -99,16 +101,16 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None, dtype:
         raise ConfigError(f"unknown quantization {quantize!r}; the only one is 'int8'")
     if quantize is not None and dtype != "fp32":
         raise ConfigError("int8 quantization starts from the fp32 export: use --dtype fp32")
+    model_dir = Path(model_dir)
+    out_dir = Path(out_dir or default_out_dir(model_dir))
+    if not force and (existing := current_export(model_dir, out_dir, dtype, quantize)):
+        return existing
     ort = require_onnxruntime("Exporting to ONNX")
     try:
         import onnx
     except ImportError:
         raise MissingExtraError("onnx", "onnx", "Exporting to ONNX") from None
-    model_dir = Path(model_dir)
-    out_dir = Path(out_dir or default_out_dir(model_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
-    if not force and (existing := current_export(model_dir, out_dir, dtype, quantize)):
-        return existing
     path = onnx_path(out_dir, dtype, quantize)
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         if quantize == "int8":  # from the fp32 export (made first when missing or stale)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from pycodesmall.tokenizer import PythonTokenizer
 from pycodesmall.weights import WEIGHTS_NAME, load_weights, save_weights
 
 __all__ = ["CodeModel", "pick_device", "BACKENDS"]
+
+log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 
@@ -36,10 +39,10 @@ def pick_device(device: str) -> torch.device:
 def _onnx_export_for(backend: str, source: Path | None, device: torch.device) -> Path | None:
     """The ONNX file to run, or None for the torch backend.
 
-    "auto" takes ONNX Runtime on CPU when it is installed and an up-to-date export of the
-    weights already exists (`pycodesmall export-onnx` makes one), as it decodes faster
-    there; it never exports on its own, which takes a while. "onnx" and "onnx-int8" export
-    when needed. int8 costs some accuracy, so only an explicit "onnx-int8" uses it. On CUDA
+    "auto" takes ONNX Runtime on CPU when it is installed, as it decodes faster there
+    (benchmarks/results/generation*.json), exporting the weights first when no up-to-date
+    export exists (about a second for the bundled model); PyTorch when that cannot be done.
+    "onnx" and "onnx-int8" export when needed and fail loudly. int8 costs some accuracy, so only an explicit "onnx-int8" uses it. On CUDA
     the export is fp16: ONNX Runtime's CUDA attention operator has no fp32 kernel.
     """
     if backend == "torch" or (backend == "auto" and (source is None or device.type != "cpu")):
@@ -49,9 +52,10 @@ def _onnx_export_for(backend: str, source: Path | None, device: torch.device) ->
     if backend == "auto":
         try:
             onnx_export.require_onnxruntime("The ONNX Runtime backend")
-        except MissingExtraError:
+            return onnx_export.export_onnx(source)
+        except (MissingExtraError, ConfigError, OSError) as reason:
+            log.info("backend 'auto' runs PyTorch: %s", reason)
             return None
-        return onnx_export.current_export(source)
     if source is None:
         raise ConfigError(f"backend {backend!r} runs an export of saved weights: save the model "
                           "with save_pretrained and load it from that directory")

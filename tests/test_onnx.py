@@ -13,7 +13,8 @@ from pycodesmall.api import _lookup_for
 from pycodesmall.cli import main
 from pycodesmall.errors import ConfigError, MissingExtraError
 from pycodesmall.model import Transformer
-from pycodesmall.onnx_export import current_export, export_onnx, require_onnxruntime
+from pycodesmall.hub import bundled_path
+from pycodesmall.onnx_export import current_export, default_out_dir, export_onnx, require_onnxruntime
 from pycodesmall.pretrained import CodeModel, _onnx_export_for
 from pycodesmall.runtime import Engine
 from pycodesmall.runtime.onnx_backend import OnnxBackend
@@ -67,7 +68,8 @@ def test_a_stale_export_is_detected_and_remade(exported, tmp_path):
         model.module.model.norm.weight.mul_(2)
     save_weights(model.module, copy / "model.safetensors")
     assert current_export(copy) is None
-    assert CodeModel.from_directory(copy, device="cpu").backend.name == "torch"  # auto: no export
+    assert CodeModel.from_directory(copy, device="cpu").backend.name == "onnx"  # auto re-exports
+    assert current_export(copy) == copy / "model.onnx"
 
 
 def test_an_export_in_an_older_graph_layout_is_stale(exported, tmp_path):
@@ -143,6 +145,22 @@ def test_fp16_export_stays_close_to_torch(exported, backends, tmp_path):
         next_ids = expected.argmax(-1)
         expected, torch_cache = torch_backend.step(next_ids, torch_cache)
         actual, onnx_cache = fp16.step(next_ids, onnx_cache)
+
+
+def test_models_inside_the_package_export_to_the_user_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert tmp_path / "pycodesmall" / "onnx" in default_out_dir(bundled_path("pycodesmall-tiny")).parents
+
+
+def test_auto_runs_torch_when_the_export_cannot_be_written(exported, tmp_path, monkeypatch):
+    directory, _ = exported
+    copy = shutil.copytree(directory, tmp_path / "copy")
+    (copy / "model.onnx.json").unlink()  # no up-to-date export, and none can be made:
+    monkeypatch.setattr("pycodesmall.onnx_export.default_out_dir", lambda *_: tmp_path / "file")
+    (tmp_path / "file").write_text("")
+    assert CodeModel.from_directory(copy, device="cpu").backend.name == "torch"
+    with pytest.raises(OSError):
+        CodeModel.from_directory(copy, device="cpu", backend="onnx")
 
 
 def test_a_prompt_beyond_the_rotary_table_is_refused(backends):
