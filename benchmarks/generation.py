@@ -70,10 +70,12 @@ from pycodesmall.runtime.onnx_backend import OnnxBackend  # noqa: E402
 from pycodesmall.runtime.prefix_reuse import PrefixReuse  # noqa: E402
 from pycodesmall.runtime.speculative import PromptLookup  # noqa: E402
 from pycodesmall.runtime.torch_backend import TorchBackend  # noqa: E402
+from pycodesmall.training.evaluation.benchmark_data import load_corpus_files  # noqa: E402
 from pycodesmall.training.provenance import git_commit  # noqa: E402
 from pycodesmall.weights import WEIGHTS_NAME, load_weights, save_weights  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
 LLAMA_CPP_WEIGHTS = ("f32", "f16", "q8_0")  # the GGUF files written for llama.cpp
 BENCH_CONFIG = dict(vocab_size=16384, hidden_size=256, num_hidden_layers=6, num_attention_heads=8,
                     max_position_embeddings=2048)
@@ -384,6 +386,15 @@ def lookup_workload(backends: dict, baselines: dict, prompts: list[list[int]], n
     return out
 
 
+def quality_texts(held_out: Path, count: int = 20) -> tuple[list[str], str]:
+    """Texts to score int8 against fp32 on: files of the corpus's held-out test split (packages
+    no model was trained on) when it has been built, else stdlib files, which were training data."""
+    if held_out.is_file():
+        files = [f.text for f in load_corpus_files(held_out, sample=count, seed=0)]
+        return files, f"first tokens of {count} held-out files sampled (seed 0) from {held_out.name}"
+    return stdlib_files(10), "first tokens of 10 stdlib files (training data: no held-out split was found)"
+
+
 def bits_per_byte(backend, tokenizer, texts: list[str], context: int) -> float:
     """Bits per UTF-8 byte of the first `context` tokens of each text, scored through the
     backend itself (prefill an end-of-document token, then `verify` the text), so that fp32
@@ -472,6 +483,8 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=["transformers", "llama.cpp", "editor", "lookup"])
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pycodesmall-bench")
     parser.add_argument("--out", type=Path, default=None, help="JSON path (default: benchmarks/results/...)")
+    parser.add_argument("--held-out", type=Path, default=ROOT / "data" / "corpus" / "test.jsonl.gz",
+                        help="corpus split scored for the int8 quality cost (built by pycodesmall-train corpus)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -539,10 +552,10 @@ def main() -> None:
             results["lookup"] = {"skipped": "random weights and no tokenizer: drafts copied from "
                                             "a file mean nothing to an untrained model; run with --model"}
     if tokenizer is not None:
-        held_out = stdlib_files(10)
+        texts, described = quality_texts(args.held_out)
         results["quality_bits_per_byte"] = {
-            "texts": "first tokens of 10 stdlib files (argparse.py, dataclasses.py, ...)",
-            "runtimes": {n: bits_per_byte(r.backend, tokenizer, held_out, min(1024, config.max_position_embeddings))
+            "texts": described,
+            "runtimes": {n: bits_per_byte(r.backend, tokenizer, texts, min(1024, config.max_position_embeddings))
                          for n, r in ours_runtimes.items()}}
     else:
         results["quality_bits_per_byte"] = {"skipped": "random weights: bits per byte mean nothing"}

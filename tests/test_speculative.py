@@ -22,12 +22,19 @@ def test_draft_copies_what_followed_the_latest_match_of_the_longest_ngram():
 
 
 def test_draft_follows_the_sequence_as_it_grows():
-    index = PromptLookup().index([5, 6, 7])
+    index = PromptLookup(min_ngram=1).index([5, 6, 7])
     assert index.draft(4) == []  # nothing repeats yet
     index.extend([5])
     assert index.draft(4) == [6, 7, 5]
     index.extend([6, 7])
     assert index.draft(4) == [5, 6, 7]
+
+
+def test_by_default_a_draft_needs_two_matching_tokens():
+    index = PromptLookup().index([5, 6, 7, 5])
+    assert index.draft(4) == []
+    index.extend([6])
+    assert index.draft(4) == [7, 5, 6]
 
 
 def test_accepted_length_counts_the_agreeing_prefix():

@@ -18,12 +18,16 @@ class PromptLookup:
     """Draft up to `num_draft` tokens from the latest earlier match of the last n tokens.
 
     Longer n-grams are tried first (from `max_ngram` down to `min_ngram`): a longer match
-    is more likely to continue the same way.
+    is more likely to continue the same way. The defaults decoded fastest among 2-8 drafted
+    tokens and 1-2 token minimum matches, on stdlib line completions and on held-out corpus
+    files alike (ONNX fp32: 1.23x plain greedy on the held-out files, where 8 tokens from any
+    1-token match gave 1.13x): longer drafts and single-token matches are mostly rejected,
+    and each rejected token still costs a share of the verify pass.
     """
 
-    num_draft: int = 8
+    num_draft: int = 4
     max_ngram: int = 3
-    min_ngram: int = 1
+    min_ngram: int = 2
 
     def __post_init__(self) -> None:
         if self.num_draft < 1 or not 1 <= self.min_ngram <= self.max_ngram:
