@@ -25,9 +25,9 @@ Cases:
   trained model (`--model`).
 
 Threads: on this 2-vCPU machine llama.cpp's thread pool, which spins while it waits,
-decoded 5-8x slower with 2 threads than with 1 (170-190 vs 900-1540 tokens/s on
-pycodesmall-tiny), while the other runtimes gained little or lost at batch 1 (ONNX fp32
-1471 vs 1414, int8 2819 vs 3107 tokens/s); the committed results have a 2-thread and a
+decoded 6-9x slower with 2 threads than with 1 (190-200 vs 1100-1680 tokens/s on
+pycodesmall-tiny), while the other runtimes gained nothing or lost at batch 1 (ONNX fp32
+1692 vs 1710, int8 2863 vs 3470 tokens/s); the committed results have a 2-thread and a
 1-thread (`*_1thread.json`) run.
 
 Extra packages: onnx, onnxruntime (pycodesmall[onnx]), transformers, matplotlib, and
