@@ -2,8 +2,8 @@
 
 The graph (`pycodesmall.onnx_graph`: the decoder in ONNX Runtime's fused operators, the KV
 cache updated in place) is checked with `onnx.checker`, optimized by ONNX Runtime and
-saved beside the weights (or, when that folder is read-only, in the user cache) with a
-JSON record of the source files' sha256 and of the graph's layout version, so a stale
+saved beside the weights (in the user cache for a model inside the package or a read-only
+folder) with a JSON record of the source files' sha256 and of the graph's layout version, so a stale
 export (new weights, or an export made by an older pycodesmall) is detected and re-made.
 """
 

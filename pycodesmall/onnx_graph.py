@@ -3,7 +3,7 @@
 For a model this small a decode step costs little arithmetic, so its time goes to the
 number of operators run and to bytes moved. Tracing the torch module gave ~400 small
 nodes per step and a KV cache that grew by concatenation (past + new copied into a fresh
-tensor at every step, then K transposed again for the product). This graph has ~14 nodes
+tensor at every step, then K transposed again for the product). This graph has 13 nodes
 a layer and keeps the cache in place:
 
     SkipSimplifiedLayerNormalization   residual add + RMSNorm in one node
