@@ -78,7 +78,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     """Run the training described by `cfg`; returns the summary written to run.json."""
     ctx = distributed.setup(cfg.train.device)
     try:
-        return _train(cfg, resume, ctx)
+        summary = _train(cfg, resume, ctx)
+        distributed.wait_for_all(ctx)  # only after a finished run: after an error, others may never arrive
+        return summary
     finally:
         distributed.cleanup(ctx)
 
