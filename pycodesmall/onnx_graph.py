@@ -43,7 +43,7 @@ __all__ = ["build_decoder", "cache_names", "GRAPH_LAYOUT", "OPSET"]
 
 MS_DOMAIN = "com.microsoft"
 OPSET = 23  # RMSNormalization
-GRAPH_LAYOUT = 2  # raised whenever inputs, outputs or their meaning change: older exports are re-made
+GRAPH_LAYOUT = 3  # raised whenever the graph changes: exports of an older layout are re-made
 
 
 def cache_names(config: ModelConfig, kind: str) -> list[str]:
@@ -124,8 +124,11 @@ def build_decoder(model: Transformer, dtype: torch.dtype):
             [f"{p}.normed_out", f"{p}.mean_out", f"{p}.inv_std_out", f"{p}.residual_out"],
             domain=MS_DOMAIN, epsilon=c.rms_norm_eps)
     [selected] = node("Gather", [normed, "logits_index"], ["selected"], axis=1)
-    [logits] = node("MatMul", [selected, weight("lm_head", model.lm_head_t)], ["logits_raw"])
-    node("Cast", [logits], ["logits"], to=TensorProto.FLOAT)
+    if elem == TensorProto.FLOAT:  # (a Cast to the same type is not removed: it copies)
+        node("MatMul", [selected, weight("lm_head", model.lm_head_t)], ["logits"])
+    else:
+        [logits] = node("MatMul", [selected, weight("lm_head", model.lm_head_t)], ["logits_half"])
+        node("Cast", [logits], ["logits"], to=TensorProto.FLOAT)
 
     kv_shape = ["batch", c.num_key_value_heads, "capacity", c.head_dim]
     inputs = [
