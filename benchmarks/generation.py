@@ -25,10 +25,10 @@ Cases:
   trained model (`--model`).
 
 Threads: on this 2-vCPU machine llama.cpp's thread pool, which spins while it waits,
-decoded 6-9x slower with 2 threads than with 1 (190-200 vs 1100-1680 tokens/s on
-pycodesmall-tiny), while the other runtimes gained nothing or lost at batch 1 (ONNX fp32
-1692 vs 1710, int8 2863 vs 3470 tokens/s); the committed results have a 2-thread and a
-1-thread (`*_1thread.json`) run.
+decoded 5-9x slower with 2 threads than with 1 (170 vs 880-1590 tokens/s on
+pycodesmall-tiny), and the other runtimes were slower with 2 at batch 1 too (ONNX fp32
+1242 vs 1402, int8 2451 vs 2972 tokens/s), faster at batch 8; the committed results have a
+2-thread and a 1-thread (`*_1thread.json`) run.
 
 Extra packages: onnx, onnxruntime (pycodesmall[onnx]), transformers, matplotlib, and
 optionally gguf + llama-cpp-python. PyPI has llama-cpp-python only as source; a build for

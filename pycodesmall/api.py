@@ -170,8 +170,8 @@ def complete_batch(
 
 
 def _lookup_for(model: CodeModel) -> PromptLookup | None:
-    """Prompt lookup where it pays: with ONNX Runtime it decoded 1.38x faster on real-file
-    line completions, with the torch backend 0.94x (a verify pass there costs more than the
+    """Prompt lookup where it pays: with ONNX Runtime it decoded 1.43x faster on real-file
+    line completions, with the torch backend 0.99x (a verify pass there costs more than the
     steps it saves); see benchmarks/results/generation_pycodesmall-tiny.json. Not on the int8
     export: it quantizes activations over all the tokens of a call, so a verify pass can
     choose other tokens than single steps would."""
