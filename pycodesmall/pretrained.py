@@ -42,8 +42,9 @@ def _onnx_export_for(backend: str, source: Path | None, device: torch.device) ->
     "auto" takes ONNX Runtime on CPU when it is installed, as it decodes faster there
     (benchmarks/results/generation*.json), exporting the weights first when no up-to-date
     export exists (about a second for the bundled model); PyTorch when that cannot be done.
-    "onnx" and "onnx-int8" export when needed and fail loudly. int8 costs some accuracy, so only an explicit "onnx-int8" uses it. On CUDA
-    the export is fp16: ONNX Runtime's CUDA attention operator has no fp32 kernel.
+    "onnx" and "onnx-int8" export when needed and fail loudly. int8 costs some accuracy,
+    so only an explicit "onnx-int8" uses it. On CUDA the export is fp16: ONNX Runtime's
+    CUDA attention operator has no fp32 kernel.
     """
     if backend == "torch" or (backend == "auto" and (source is None or device.type != "cpu")):
         return None

@@ -76,8 +76,8 @@ class OnnxBackend:
             providers = [("CUDAExecutionProvider", {"device_id": self.device.index or 0}), *providers]
             self._ort_device = ("cuda", self.device.index or 0)
         self.session = ort.InferenceSession(str(path), options, providers=providers)
-        past_type = next(i.type for i in self.session.get_inputs() if i.name == "attention_bias")
-        self._dtype = np.float16 if "float16" in past_type else np.float32
+        bias_type = next(i.type for i in self.session.get_inputs() if i.name == "attention_bias")
+        self._dtype = np.float16 if "float16" in bias_type else np.float32  # of the cache and the bias
         self._past, self._present = cache_names(config, "past"), cache_names(config, "present")
 
     # --- the cache -----------------------------------------------------------------------
