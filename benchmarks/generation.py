@@ -61,6 +61,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from pycodesmall.bits_per_byte import ScoreWindow, bits_per_byte  # noqa: E402
 from pycodesmall.config import ModelConfig  # noqa: E402
 from pycodesmall.hub import resolve  # noqa: E402
 from pycodesmall.model import Transformer  # noqa: E402
@@ -391,25 +392,23 @@ def quality_texts(held_out: Path, count: int = 20) -> tuple[list[str], str]:
     no model was trained on) when it has been built, else stdlib files, which were training data."""
     if held_out.is_file():
         files = [f.text for f in load_corpus_files(held_out, sample=count, seed=0)]
-        return files, f"first tokens of {count} held-out files sampled (seed 0) from {held_out.name}"
-    return stdlib_files(10), "first tokens of 10 stdlib files (training data: no held-out split was found)"
+        return files, f"{count} whole held-out files sampled (seed 0) from {held_out.name}"
+    return stdlib_files(10), "10 whole stdlib files (training data: no held-out split was found)"
 
 
-def bits_per_byte(backend, tokenizer, texts: list[str], context: int) -> float:
-    """Bits per UTF-8 byte of the first `context` tokens of each text, scored through the
-    backend itself (prefill an end-of-document token, then `verify` the text), so that fp32
-    and int8 exports are measured the same way."""
-    bits, nbytes = 0.0, 0
-    for text in texts:
-        ids = tokenizer.encode(text)[: context - 1]
-        first, cache = backend.prefill(torch.tensor([[tokenizer.eot_id]]), torch.zeros(1, dtype=torch.long),
-                                       1, len(ids))
-        rest, _ = backend.verify(torch.tensor([ids[:-1]]), cache)
-        logits = torch.cat([first, rest[0]])  # (len(ids), vocab): the prediction of each id
-        nats = -torch.log_softmax(logits.double(), -1).gather(-1, torch.tensor(ids)[:, None]).sum()
-        bits += float(nats) / np.log(2)
-        nbytes += len(tokenizer.decode(ids).encode("utf-8"))
-    return bits / nbytes
+def backend_score_window(backend) -> ScoreWindow:
+    """`ScoreWindow` through the backend itself (prefill the window's first id, then `verify`
+    the rest), so that fp32 and int8 exports are measured the same way."""
+    def score_window(window):
+        first, cache = backend.prefill(torch.tensor([window[:1]]), torch.zeros(1, dtype=torch.long),
+                                       1, len(window))
+        logits = first
+        if len(window) > 2:
+            rest, _ = backend.verify(torch.tensor([window[1:-1]]), cache)
+            logits = torch.cat([first, rest[0]])  # (len(window) - 1, vocab): the prediction of each id
+        targets = torch.tensor(window[1:])[:, None]
+        return torch.log_softmax(logits.double(), -1).gather(-1, targets)[:, 0].tolist()
+    return score_window
 
 
 def environment(threads: int) -> dict:
@@ -555,7 +554,9 @@ def main() -> None:
         texts, described = quality_texts(args.held_out)
         results["quality_bits_per_byte"] = {
             "texts": described,
-            "runtimes": {n: bits_per_byte(r.backend, tokenizer, texts, min(1024, config.max_position_embeddings))
+            "definition": "pycodesmall.bits_per_byte (whole files, half-context windows)",
+            "runtimes": {n: bits_per_byte(backend_score_window(r.backend), tokenizer.encode,
+                                          tokenizer.eot_id, texts, config.max_position_embeddings).value
                          for n, r in ours_runtimes.items()}}
     else:
         results["quality_bits_per_byte"] = {"skipped": "random weights: bits per byte mean nothing"}

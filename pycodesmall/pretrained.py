@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
 
+from pycodesmall.bits_per_byte import BitsPerByte, bits_per_byte, token_logprobs
 from pycodesmall.config import ModelConfig
 from pycodesmall.errors import ConfigError, MissingExtraError
 from pycodesmall.model import Transformer
@@ -138,33 +139,22 @@ class CodeModel:
         return directory
 
     @torch.inference_mode()
-    def score(self, ids: list[int]) -> list[float]:
-        """Natural-log probabilities of ids[1:], each given the ids before it.
+    def score_window(self, ids: Sequence[int]) -> list[float]:
+        """Natural-log probabilities of ids[1:] given the ids before them; at most one context."""
+        window = torch.tensor(list(ids), dtype=torch.long, device=self.device)
+        logits = self.module(window[None])[0].float()  # (T, V)
+        return torch.log_softmax(logits[:-1], dim=-1).gather(-1, window[1:, None])[:, 0].tolist()
 
-        Sequences longer than the context are scored in windows that overlap by half a
-        context, so every token after the first window still sees half a context before it.
-        """
-        if len(ids) < 2:
-            return []
-        module, context = self.module, self.context_length
-        stride = max(1, context // 2)
-        tokens = torch.tensor(ids, dtype=torch.long, device=self.device)
-        out: list[float] = []
-        start = 0
-        while len(out) < len(ids) - 1:
-            window = tokens[start:start + context]
-            logits = module(window[None])[0].float()  # (T, V)
-            logprobs = torch.log_softmax(logits[:-1], dim=-1).gather(-1, window[1:, None])[:, 0]
-            first_new = len(out) - start  # positions already scored in the previous window
-            out.extend(logprobs[first_new:].tolist())
-            start += stride
-        return out
+    def score(self, ids: Sequence[int]) -> list[float]:
+        """Natural-log probabilities of ids[1:], each given the ids before it, for sequences
+        of any length (windowed as `pycodesmall.bits_per_byte` defines)."""
+        return token_logprobs(self.score_window, ids, self.context_length)
 
-    def bits_per_byte(self, text: str) -> float:
-        """Bits per UTF-8 byte of `text` (with an end-of-document token in front)."""
-        ids = [self.tokenizer.eot_id] + self.tokenizer.encode(text)
-        nats = -sum(self.score(ids))
-        return nats / math.log(2) / max(1, len(text.encode("utf-8")))
+    def bits_per_byte(self, texts: str | Iterable[str]) -> BitsPerByte:
+        """Bits per byte of one text or several together (`pycodesmall.bits_per_byte`)."""
+        texts = [texts] if isinstance(texts, str) else texts
+        return bits_per_byte(self.score_window, self.tokenizer.encode, self.tokenizer.eot_id,
+                             texts, self.context_length)
 
     def __repr__(self) -> str:
         params = self.config.num_parameters() / 1e6

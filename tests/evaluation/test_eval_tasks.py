@@ -137,7 +137,8 @@ def test_levenshtein_and_edit_similarity():
 def test_bits_per_byte_is_total_bits_over_utf8_bytes(stdlib_corpus):
     config = EvalConfig(corpus=stdlib_corpus)
     uniform_bytes = bpb.Scorer(encode=lambda text: list(text.encode("utf-8")),
-                               score=lambda ids: [-math.log(256)] * (len(ids) - 1), start_id=0)
+                               score_window=lambda ids: [-math.log(256)] * (len(ids) - 1),
+                               start_id=0, context=64)
     result = bpb.evaluate(config, None, uniform_bytes)
     assert result.summary["files"] == 3
     assert result.summary["bits_per_byte"] == pytest.approx(8.0)
@@ -145,7 +146,8 @@ def test_bits_per_byte_is_total_bits_over_utf8_bytes(stdlib_corpus):
 
     # Two bytes per token, each token at probability 1/2: 1 bit per 2 bytes.
     pairs = bpb.Scorer(encode=lambda text: list(range(math.ceil(len(text.encode()) / 2))),
-                       score=lambda ids: [-math.log(2)] * (len(ids) - 1), start_id=0)
+                       score_window=lambda ids: [-math.log(2)] * (len(ids) - 1),
+                       start_id=0, context=64)
     half_bit = bpb.evaluate(config, None, pairs).summary["bits_per_byte"]
     assert half_bit == pytest.approx(0.5, rel=1e-3)
 
@@ -194,6 +196,6 @@ def test_a_corpus_sample_is_a_seeded_subset_in_file_order(stdlib_corpus):
     assert [f.path for f in load_corpus_files(stdlib_corpus, sample=10)] == every
     bpb_config = EvalConfig(corpus=stdlib_corpus, corpus_files=1, seed=5)
     result = bpb.evaluate(bpb_config, scorer=bpb.Scorer(encode=lambda t: [1] * len(t),
-                                                        score=lambda ids: [-0.1] * (len(ids) - 1),
-                                                        start_id=0))
+                                                        score_window=lambda ids: [-0.1] * (len(ids) - 1),
+                                                        start_id=0, context=64))
     assert result.summary["files"] == 1 and result.samples[0]["path"] == samples[5][0]
