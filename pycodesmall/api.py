@@ -12,9 +12,11 @@ from pycodesmall.errors import ConfigError
 from pycodesmall.pretrained import CodeModel
 from pycodesmall.runtime import SamplingParams, StopRules
 from pycodesmall.runtime.speculative import PromptLookup
+from pycodesmall.tokenizer import PythonTokenizer
 from pycodesmall.validate import Problem, validate as validate_completion
 
-__all__ = ["load", "complete", "complete_batch", "Completion", "DEFAULT_REPETITION_PENALTY"]
+__all__ = ["load", "complete", "complete_batch", "Completion", "PromptIds", "encode_request",
+           "DEFAULT_REPETITION_PENALTY"]
 
 # Greedy decoding of the released 4M-parameter model loops on many prompts ("the list of
 # the list of ..."); 1.2 on tokens the completion already used stops that. Benchmarks
@@ -30,7 +32,8 @@ class Completion:
     completion parses in context (None when validation was off). tokens: how many tokens
     the model generated. logprob: their total log-probability under the model.
     finish_reason: "eos", "stop" or "length". problems: pyflakes findings it introduces.
-    raw_text: the text before validation cut it.
+    raw_text: the text before validation cut it. prompt_tokens_cut: how many prompt tokens
+    were left out to fit the context (0 normally).
     """
 
     text: str
@@ -40,6 +43,7 @@ class Completion:
     finish_reason: str
     problems: list[Problem] = field(default_factory=list)
     raw_text: str = ""
+    prompt_tokens_cut: int = 0
 
 
 def load(name: str | None = None, revision: str | None = None, device: str = "auto",
@@ -134,22 +138,22 @@ def complete_batch(
                           f"this model's {model.context_length}-token context")
     sampling = SamplingParams(temperature, top_k, top_p, seed, repetition_penalty)
     tok = model.tokenizer
-    prompts, detokenizers, rules, first_tokens = [], [], [], []
+    prompts, detokenizers, rules, first_tokens, cut = [], [], [], [], []
     for prefix, suffix in zip(prefixes, suffixes):
         if not prefix.strip() and not suffix.strip():
             raise ConfigError("empty prompt: give some code to complete")
-        ids, state = tok.encode_prompt(prefix)
-        healing = None if suffix else tok.heal(ids)  # a suffix puts the cursor mid-prompt
-        healed, allowed = "", None
-        if healing is not None:
-            ids, healed, allowed = healing
-        first_tokens.append(allowed)
-        prompts.append(_fit_context(model, ids, tok.encode(suffix) if suffix else None,
-                                    model.context_length - max_new_tokens))
-        detokenizers.append(lambda generated, state=state, healed=healed:
-                            tok.decode_continuation(generated, state, healed))
+        prompt = encode_request(tok, prefix, suffix, model.context_length - max_new_tokens)
+        prompts.append(prompt.ids)
+        first_tokens.append(prompt.first_tokens)
+        cut.append(prompt.tokens_cut)
+        detokenizers.append(lambda generated, prompt=prompt:
+                            tok.decode_continuation(generated, prompt.state, prompt.healed))
         rules.append(StopRules(line_prefix=prefix.rsplit("\n", 1)[-1], block_end=stop_at_block_end,
                                max_lines=max_lines, stop_strings=tuple(stop)))
+    if any(cut):
+        warnings.warn(f"{sum(1 for c in cut if c)} prompt(s) cut by up to {max(cut)} tokens to "
+                      f"leave {max_new_tokens} new tokens in the {model.context_length}-token "
+                      "context", stacklevel=3)
     generations = model.engine.generate(
         prompts, max_new_tokens, sampling, num_samples=n, detokenizers=detokenizers,
         stop_rules=rules, should_cancel=should_cancel, lookup=_lookup_for(model),
@@ -159,7 +163,7 @@ def complete_batch(
         row = []
         for g in generations[index * n:(index + 1) * n]:
             completion = Completion(g.text, None, len(g.tokens), g.logprob, g.finish_reason,
-                                    raw_text=g.text)
+                                    raw_text=g.text, prompt_tokens_cut=cut[index])
             if validate:
                 check = validate_completion(prefix, g.text, suffix)
                 completion.text, completion.valid, completion.problems = (
@@ -178,24 +182,43 @@ def _lookup_for(model: CodeModel) -> PromptLookup | None:
     return PromptLookup() if model.backend.name == "onnx" else None
 
 
-def _fit_context(model: CodeModel, prefix_ids: list[int], suffix_ids: list[int] | None,
-                 budget: int) -> list[int]:
-    """The prompt ids, as fill-in-the-middle when there is a suffix, cut to `budget` tokens.
+@dataclass(frozen=True)
+class PromptIds:
+    """A request as the model sees it. ids: the prompt (in fill-in-the-middle order when
+    there is a suffix); state and healed: what `decode_continuation` needs for the
+    completion; first_tokens: the ids the first new token may be (token healing), or None;
+    tokens_cut: prompt tokens left out to fit the budget."""
 
-    Too long a prompt loses its oldest tokens (and, with a suffix, the end of the suffix
-    first when the suffix takes more than a third), with a warning.
+    ids: list[int]
+    state: object
+    healed: str
+    first_tokens: list[int] | None
+    tokens_cut: int
+
+
+def encode_request(tok: PythonTokenizer, prefix: str, suffix: str, budget: int) -> PromptIds:
+    """The one encoding of (prefix, suffix) for generation, at most `budget` tokens.
+
+    Without a suffix the prompt is the prefix, healed when it ends mid-token (see
+    `PythonTokenizer.heal`). With one it is fill-in-the-middle in PSM order,
+    `<fim_prefix> prefix <fim_suffix> suffix <fim_middle>`, encoded as training cuts a
+    document (`PythonTokenizer.encode_infill`); no healing, as the cursor is mid-prompt.
+    Too long a prompt loses its oldest tokens (with a suffix, the end of the suffix first
+    when the suffix takes more than a third).
     """
-    tok = model.tokenizer
-    if suffix_ids is None:
-        if len(prefix_ids) > budget:
-            warnings.warn(f"prompt of {len(prefix_ids)} tokens cut from the left to {budget} "
-                          "to fit the context", stacklevel=4)
-            prefix_ids = prefix_ids[-budget:]
-        return prefix_ids
+    if not suffix:
+        ids, state = tok.encode_prompt(prefix)
+        healed, allowed = "", None
+        healing = tok.heal(ids)
+        if healing is not None:
+            ids, healed, allowed = healing
+        cut = max(0, len(ids) - budget)
+        return PromptIds(ids[cut:], state, healed, allowed, cut)
+    prefix_ids, suffix_ids, state = tok.encode_infill(prefix, suffix)
     room = budget - 3  # the three fill-in-the-middle tokens
-    if len(prefix_ids) + len(suffix_ids) > room:
-        warnings.warn(f"prompt of {len(prefix_ids) + len(suffix_ids)} tokens cut to {room} "
-                      "to fit the context", stacklevel=4)
+    total = len(prefix_ids) + len(suffix_ids)
+    if total > room:
         suffix_ids = suffix_ids[: max(room // 3, room - len(prefix_ids))]
         prefix_ids = prefix_ids[len(prefix_ids) - (room - len(suffix_ids)):]
-    return [tok.fim_prefix_id, *prefix_ids, tok.fim_suffix_id, *suffix_ids, tok.fim_middle_id]
+    ids = [tok.fim_prefix_id, *prefix_ids, tok.fim_suffix_id, *suffix_ids, tok.fim_middle_id]
+    return PromptIds(ids, state, "", None, max(0, total - room))

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "INDENT4", "INDENT", "DEDENT", "ESCAPE", "STATEMENT_TYPES", "MARKERS",
-    "DecoderState", "encode", "decode", "encode_prompt", "annotate_statements",
+    "DecoderState", "encode", "decode", "encode_prompt", "encode_continuation",
+    "annotate_statements",
 ]
 
 INDENT4 = "\ue000"
@@ -98,12 +99,28 @@ def encode_prompt(src: str, statement_markers: dict[int, str] | None = None) -> 
     return encoded, DecoderState(stack, at_line_start=src == "" or src.endswith("\n"))
 
 
-def _encode(src: str, statement_markers, prompt: bool) -> tuple[str, list[str]]:
+def encode_continuation(src: str, state: "DecoderState",
+                        statement_markers: dict[int, str] | None = None) -> str:
+    """The encoded form of `src` as it reads after text that left the encoder in `state`
+    (from `encode_prompt`), exactly as `src` is encoded inside the whole document: its
+    indentation markers continue the prefix's block stack, and a first line that
+    continues the prefix's last line gets no markers. This is the fill-in-the-middle suffix
+    as training sees it (the training objective cuts the whole document's ids). `state` is
+    not changed; `statement_markers` number the lines of `src`."""
+    return _encode(src, statement_markers, prompt=False, stack=list(state.stack),
+                   at_line_start=state.at_line_start)[0]
+
+
+def _encode(src: str, statement_markers, prompt: bool, stack: list[str] | None = None,
+            at_line_start: bool = True) -> tuple[str, list[str]]:
     lines = src.split("\n")
-    stack = [""]
+    stack = stack if stack is not None else [""]
     out = []
     last = len(lines) - 1
     for number, line in enumerate(lines):
+        if number == 0 and not at_line_start:
+            out.append(_escape(line))
+            continue
         if prompt and number == last and line and _is_blank(line) and "\r" not in line and "\v" not in line:
             out.append(_indent_markers(line, stack))
             break

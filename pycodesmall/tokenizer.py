@@ -151,7 +151,29 @@ class PythonTokenizer:
             return self.encode(src), None
         markers = indentation.annotate_statements(src) if self.variant == "ast" else None
         text, state = indentation.encode_prompt(src, markers)
-        return self._tokenizer.encode(text, add_special_tokens=False).ids, state
+        return self._ids(text), state
+
+    def encode_infill(self, prefix: str, suffix: str
+                      ) -> tuple[list[int], list[int], indentation.DecoderState | None]:
+        """Ids of the text before and after the cursor, and the state `decode_continuation`
+        needs for the middle, as the fill-in-the-middle objective sees a document cut there.
+
+        Training cuts the whole document's ids (`training/objectives.py`), so the suffix's
+        indentation markers continue the prefix's block stack and its statement markers are
+        those of the whole document; the prefix is encoded as `encode_prompt` encodes it.
+        """
+        if self.variant == "bpe":
+            return self.encode(prefix), self.encode(suffix), None
+        prefix_markers = suffix_markers = None
+        if self.variant == "ast":
+            prefix_markers, suffix_markers = _statement_markers_around(prefix, suffix)
+        text, state = indentation.encode_prompt(prefix, prefix_markers)
+        suffix_text = indentation.encode_continuation(suffix, state, suffix_markers)
+        return self._ids(text), self._ids(suffix_text), state
+
+    def _ids(self, encoded: str) -> list[int]:
+        """BPE ids of text that has already been through the indentation transform."""
+        return self._tokenizer.encode(encoded, add_special_tokens=False).ids
 
     def decode_continuation(self, ids: Iterable[int], state: indentation.DecoderState | None,
                             healed: str = "") -> str:
@@ -189,6 +211,20 @@ class PythonTokenizer:
     def _base_vocab(self) -> dict[str, int]:
         """Merged byte pieces -> id, without special and marker tokens."""
         return self._tokenizer.get_vocab(with_added_tokens=False)
+
+
+def _statement_markers_around(prefix: str, suffix: str) -> tuple[dict[int, str], dict[int, str]]:
+    """`ast` markers of the prefix's lines and of the suffix's lines (numbered from the
+    suffix's first line), taken from the whole document as training takes them; the
+    prefix's own when the whole document gets none (it does not parse, even leniently)."""
+    whole = indentation.annotate_statements(prefix + suffix)
+    if not whole:
+        return indentation.annotate_statements(prefix), {}
+    cursor_line = prefix.count("\n")  # the suffix's first line
+    # A marker goes where its line starts: in the suffix when the cursor is at a line start.
+    first_in_suffix = cursor_line if prefix == "" or prefix.endswith("\n") else cursor_line + 1
+    return ({line: m for line, m in whole.items() if line < first_in_suffix},
+            {line - cursor_line: m for line, m in whole.items() if line >= first_in_suffix})
 
 
 def transform(src: str, variant: str) -> str:

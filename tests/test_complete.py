@@ -29,18 +29,30 @@ def test_validation_cuts_to_valid_python(tiny_model):
     assert result.raw_text.startswith(result.text)
 
 
-def test_fill_in_the_middle_uses_the_suffix(tiny_model):
-    with_suffix = pycodesmall.complete("def f(x):\n    ", model=tiny_model, suffix="\n\nprint(f(2))\n",
-                                       max_new_tokens=8, validate=False)
-    without = pycodesmall.complete("def f(x):\n    ", model=tiny_model, max_new_tokens=8, validate=False)
-    assert with_suffix.tokens > 0 and without.tokens > 0
+def test_fill_in_the_middle_sends_the_suffix_as_training_encodes_it(tiny_model, monkeypatch):
+    """The model gets <fim_prefix> prefix <fim_suffix> suffix <fim_middle>, the suffix encoded
+    after the prefix's block stack, and the middle decodes from the cursor's state."""
+    prefix, suffix = "def f(x):\n    ", "\n\nprint(f(2))\n"
+    sent = []
+    generate = tiny_model.engine.generate
+    monkeypatch.setattr(tiny_model.engine, "generate",
+                        lambda prompts, *args, **kwargs: sent.extend(prompts) or generate(prompts, *args, **kwargs))
+    with_suffix = pycodesmall.complete(prefix, model=tiny_model, suffix=suffix, max_new_tokens=8,
+                                       validate=False)
+    tok = tiny_model.tokenizer
+    prefix_ids, suffix_ids, state = tok.encode_infill(prefix, suffix)
+    assert sent == [[tok.fim_prefix_id, *prefix_ids, tok.fim_suffix_id, *suffix_ids, tok.fim_middle_id]]
+    assert tok.decode_continuation(suffix_ids, state) == suffix
+    assert with_suffix.tokens > 0
 
 
 def test_prompt_longer_than_the_context_is_cut_from_the_left(tiny_model):
     long_prompt = "x = 1\n" * 400  # far more tokens than the 256-token context
-    with pytest.warns(UserWarning, match="cut from the left"):
+    with pytest.warns(UserWarning, match="cut by"):
         result = pycodesmall.complete(long_prompt, model=tiny_model, max_new_tokens=8, validate=False)
     assert result.tokens > 0
+    full = len(tiny_model.tokenizer.encode_prompt(long_prompt)[0])
+    assert result.prompt_tokens_cut == full - (tiny_model.context_length - 8)
 
 
 def test_bad_requests_are_clear_errors(tiny_model):
