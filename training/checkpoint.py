@@ -44,12 +44,18 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"cannot read checkpoint {path}: {e}") from None
 
 
-def check_compatible(checkpoint: dict[str, Any], config: dict[str, Any], path: str | Path) -> None:
-    """Fail with the differing keys when a checkpoint does not belong to this config."""
-    differing = incompatible_keys(checkpoint["config"], config)
-    if differing:
-        raise ConfigError(f"checkpoint {path} was trained with a different config: "
-                          + "; ".join(differing))
+def check_compatible(checkpoint: dict[str, Any], config: dict[str, Any], path: str | Path,
+                     branch: bool = False) -> None:
+    """Fail with the differing keys when a checkpoint does not belong to this config: the
+    same run for a resume, or a run whose schedule ahead may differ for a branch."""
+    differing = incompatible_keys(checkpoint["config"], config, branch)
+    if not differing:
+        return
+    message = f"checkpoint {path} was trained with a different config: " + "; ".join(differing)
+    if not branch and incompatible_keys(checkpoint["config"], config, branch=True) != differing:
+        message += ("; a resume continues the same run on the same schedule: to train on with "
+                    f"another schedule, branch into a new output.dir with train.init_from={path}")
+    raise ConfigError(message)
 
 
 def rng_states() -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,17 +12,36 @@ __all__ = ["MetricsLog"]
 
 class MetricsLog:
     """Appends one JSON object per `write`; numeric fields of records with a step also go to
-    TensorBoard. Resumed runs append to the same file."""
+    TensorBoard.
 
-    def __init__(self, out_dir: str | Path):
+    A new run starts a new file. A resumed run keeps the records up to the step it resumes
+    from and drops the later ones, which an interrupted run logged after its last checkpoint
+    and the resumed run logs again, so that every step appears once (TensorBoard purges them
+    likewise)."""
+
+    def __init__(self, out_dir: str | Path, resume_step: int | None = None):
         self.path = Path(out_dir) / "metrics.jsonl"
+        if resume_step is None:
+            self.path.write_text("")
+        else:
+            self._drop_after(resume_step)
         self.file = self.path.open("a")
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:  # tensorboard is optional
             self.tensorboard = None
         else:
-            self.tensorboard = SummaryWriter(str(Path(out_dir) / "tensorboard"))
+            purge = None if resume_step is None else resume_step + 1  # events at this step and later go
+            self.tensorboard = SummaryWriter(str(Path(out_dir) / "tensorboard"), purge_step=purge)
+
+    def _drop_after(self, step: int) -> None:
+        if not self.path.exists():
+            return
+        records = [json.loads(line) for line in self.path.read_text().splitlines()]
+        kept = [r for r in records if "event" in r or r["step"] <= step]  # start records stay
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
+        os.replace(tmp, self.path)
 
     def write(self, record: dict[str, Any]) -> None:
         self.file.write(json.dumps(record) + "\n")
@@ -30,6 +50,12 @@ class MetricsLog:
             for key, value in record.items():
                 if key != "step" and isinstance(value, (int, float)) and not isinstance(value, bool):
                     self.tensorboard.add_scalar(key, value, record["step"])
+
+    def __enter__(self) -> "MetricsLog":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
     def close(self) -> None:
         self.file.close()

@@ -55,8 +55,9 @@ def render_card(release: dict, evaluations: list[dict]) -> str:
         f"| training tokens | {training.get('tokens'):,} in {training.get('steps')} steps |",
         f"| training wall time | {(training.get('wall_time_s') or 0) / 60:.1f} min on "
         f"{_hardware(training.get('hardware'))} |",
-        f"| validation loss | {training.get('val_loss'):.4f} nats/token |",
-        f"| validation bits per byte | {training.get('val_bpb'):.4f} |",
+        f"| validation loss (training log) | {training.get('val_loss'):.4f} nats/token |",
+        f"| validation bits per byte (training log's approximation, random windows) | "
+        f"{training.get('val_bpb_approx'):.4f} |",
         f"| training commit | `{training.get('git_commit')}` |",
         f"| config sha256 | `{training.get('config_sha256')}` |",
         "",
@@ -75,9 +76,9 @@ def render_card(release: dict, evaluations: list[dict]) -> str:
     ]
     lines += _corpus_section(corpus)
     lines += _evaluation_section(evaluations)
-    lines += ["## Samples", "",
-              "Greedy completions of fixed prompts by the released weights, unedited (validation "
-              "cut each to its longest valid prefix).", ""]
+    lines += ["## Samples", "", f"Completions of fixed prompts by the released weights, "
+              f"{_decoding(release['sampling'])}, unedited (validation cut each to its longest "
+              "valid prefix).", ""]
     for sample in release["samples"]:
         lines += ["```python", sample["prompt"] + sample["completion"], "```",
                   f"*valid: {sample['valid']}, stopped by: {sample['finish_reason']}*", ""]
@@ -86,6 +87,13 @@ def render_card(release: dict, evaluations: list[dict]) -> str:
               "reliably solve programming problems. Generated code is untrusted: read it before "
               "running it.", ""]
     return "\n".join(lines)
+
+
+def _decoding(sampling: dict) -> str:
+    how = "greedy" if sampling["temperature"] == 0 else f"sampled at temperature {sampling['temperature']}"
+    if sampling["repetition_penalty"] != 1:
+        how += f" with repetition penalty {sampling['repetition_penalty']}"
+    return how
 
 
 def _hardware(hardware: dict | None) -> str:

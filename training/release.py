@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import torch
 
-from pycodesmall.api import complete
+from pycodesmall.api import DEFAULT_REPETITION_PENALTY, complete
 from pycodesmall.errors import ConfigError, PycodesmallError
 from pycodesmall.hub import bundled_path
 from pycodesmall.pretrained import CodeModel
@@ -23,7 +23,7 @@ from .corpus.checksums import sha256_file
 from .model_card import render_card
 from .provenance import provenance
 
-__all__ = ["release", "release_command", "card_command", "SAMPLE_PROMPTS"]
+__all__ = ["release", "release_command", "card_command", "SAMPLE_PROMPTS", "SAMPLE_SAMPLING"]
 
 MAX_BUNDLED_BYTES = 20 * 1024 * 1024
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
@@ -36,6 +36,9 @@ SAMPLE_PROMPTS = [
     "def is_palindrome(s: str) -> bool:\n",
     "with open(path) as f:\n",
 ]
+# How the samples are decoded: greedy, with the repetition penalty that `complete()` applies
+# by default, so that they show what a user of `complete(prompt, temperature=0)` gets.
+SAMPLE_SAMPLING = {"temperature": 0.0, "repetition_penalty": DEFAULT_REPETITION_PENALTY}
 
 
 def release(run_dir: Path, name: str, dtype: str, out_dir: Path, corpus_report: Path | None,
@@ -51,7 +54,7 @@ def release(run_dir: Path, name: str, dtype: str, out_dir: Path, corpus_report: 
     samples = []
     for prompt in SAMPLE_PROMPTS:
         result = complete(prompt, model=released, max_new_tokens=min(96, released.context_length // 2),
-                          temperature=0.0)
+                          **SAMPLE_SAMPLING)
         samples.append({"prompt": prompt, "completion": result.text, "valid": result.valid,
                         "raw_completion": result.raw_text, "finish_reason": result.finish_reason})
     record = {
@@ -63,11 +66,12 @@ def release(run_dir: Path, name: str, dtype: str, out_dir: Path, corpus_report: 
         "parameters": released.module.num_parameters(),
         "tokenizer": {"variant": released.tokenizer.variant, "vocab_size": released.tokenizer.vocab_size},
         "training": {k: run.get(k) for k in ("config", "config_sha256", "git_commit", "hardware",
-                                             "steps", "tokens", "val_loss", "val_bpb", "wall_time_s",
-                                             "world_size")},
+                                             "steps", "tokens", "val_loss", "val_bpb_approx", "precision",
+                                             "wall_time_s", "world_size")},
         "corpus": _corpus_summary(corpus_report),
         "commands": _commands(run["config"], released.tokenizer, corpus_config, train_config,
                               run_dir, name, dtype),
+        "sampling": SAMPLE_SAMPLING,
         "samples": samples,
     }
     target = results_dir / name

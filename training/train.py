@@ -9,6 +9,12 @@ hardware; training and validation metrics; an end record with the wall time),
 is set (starting points for WSD cooldowns via `train.init_from`), `model/` (the final model
 as a pretrained directory) and `run.json` (the summary).
 
+Two ways to continue from a checkpoint. `--resume` continues the same run in its own
+`output.dir` and must keep its schedule (`train.max_steps`, `[schedule]`); a *branch*
+(`train.init_from`, a new `output.dir`) may change the schedule ahead, such as a WSD
+cooldown from a stable-phase checkpoint, as long as it agrees with the parent on the steps
+before the checkpoint. Either may change how the steps execute (device, precision, compile).
+
 `train.grad_accum` counts micro-batches per step over all processes, so a config trains on
 the same global batch, with the same rows, whatever the number of processes.
 """
@@ -34,14 +40,16 @@ from pycodesmall.tokenizer import PythonTokenizer
 from pycodesmall.training import distributed
 from pycodesmall.training.checkpoint import (CheckpointError, check_compatible, load_checkpoint,
                                              restore_rng_states, rng_states, save_checkpoint)
-from pycodesmall.training.data_loader import Batches, check_tokenizer, load_split
+from pycodesmall.training.data_loader import Batches, Split, check_tokenizer, load_split
 from pycodesmall.training.metrics_log import MetricsLog
 from pycodesmall.training.objectives import IGNORE_INDEX, build_objective
+from pycodesmall.training.precision import autocast, resolve_precision
 from pycodesmall.training.provenance import provenance
-from pycodesmall.training.schedule import decay_start, learning_rate
-from pycodesmall.training.train_config import TrainConfig, load_config
+from pycodesmall.training.schedule import check_branch, learning_rate
+from pycodesmall.training.train_config import ScheduleSection, TrainConfig, load_config
 
-__all__ = ["train", "train_command"]
+__all__ = ["train", "train_command", "train_step", "configure_optimizer", "loss_fn",
+           "approx_bits_per_byte"]
 
 
 def configure_optimizer(model: Transformer, cfg: TrainConfig) -> torch.optim.AdamW:
@@ -58,15 +66,54 @@ def loss_fn(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=IGNORE_INDEX)
 
 
+def approx_bits_per_byte(loss: float, split: Split) -> float:
+    """An approximation of bits per byte for the training log: a mean loss per token (nats)
+    on random windows of `split`, spread over the split's mean bytes per token.
+
+    Only an approximation: windows start mid-file without the context before them, and
+    their tokens need not have the split's mean bytes per token. The held-out figure is
+    `pycodesmall.bits_per_byte` (whole files), which the evaluation reports."""
+    return loss / (math.log(2) * split.bytes_per_token)
+
+
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches: Batches, step: int,
+               lr: float, cfg: TrainConfig, ctx: distributed.Distributed,
+               precision: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One optimizer step at learning rate `lr`: this process's micro-batches of `step`,
+    their gradients accumulated (DDP syncs on the last), clipped and applied.
+
+    `model` is what runs forward: the module, compiled or not, possibly DDP-wrapped.
+    Returns this process's mean loss and the gradient norm before clipping (None without
+    clipping) as tensors, so the caller decides when to wait for them. The throughput
+    benchmark times this function."""
+    accum = cfg.train.grad_accum // ctx.world_size  # micro-batches per process and step
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    step_loss = torch.zeros((), device=ctx.device)
+    for micro in range(accum):
+        x, y = (t.to(ctx.device, non_blocking=True)
+                for t in batches.micro_batch(step, ctx.rank * accum + micro))
+        sync = micro == accum - 1 or not ctx.enabled
+        with (contextlib.nullcontext() if sync else model.no_sync()), autocast(precision, ctx.device):
+            loss = loss_fn(model(x), y) / accum
+        loss.backward()
+        step_loss += loss.detach()
+    grad_norm = (torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optimizer.grad_clip)
+                 if cfg.optimizer.grad_clip > 0 else None)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return step_loss, grad_norm
+
+
 @torch.no_grad()
-def evaluate(model, batches: Batches, num_batches: int, ctx: distributed.Distributed, autocast) -> float:
+def evaluate(model, batches: Batches, num_batches: int, ctx: distributed.Distributed, precision: str) -> float:
     """Mean validation loss (nats per token) over the same `num_batches` micro-batches every
     time; the processes share them out and sum."""
     model.eval()
     totals = torch.zeros(2, device=ctx.device)  # loss sum, batches
     for index in range(ctx.rank, num_batches, ctx.world_size):
         x, y = (t.to(ctx.device) for t in batches.micro_batch(0, index))
-        with autocast:
+        with autocast(precision, ctx.device):
             totals[0] += loss_fn(model(x), y).float()
         totals[1] += 1
     distributed.all_reduce_sum(totals, ctx)
@@ -77,21 +124,22 @@ def evaluate(model, batches: Batches, num_batches: int, ctx: distributed.Distrib
 def train(cfg: TrainConfig, resume: bool = False) -> dict:
     """Run the training described by `cfg`; returns the summary written to run.json."""
     ctx = distributed.setup(cfg.train.device)
-    try:
-        summary = _train(cfg, resume, ctx)
+    with contextlib.ExitStack() as on_exit:  # also after an error: close the log, leave the group
+        on_exit.callback(distributed.cleanup, ctx)
+        summary = _train(cfg, resume, ctx, on_exit)
         distributed.wait_for_all(ctx)  # only after a finished run: after an error, others may never arrive
         return summary
-    finally:
-        distributed.cleanup(ctx)
 
 
-def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed) -> dict:
+def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit: contextlib.ExitStack) -> dict:
     t_start = time.time()
     if cfg.train.grad_accum % ctx.world_size:
         raise ConfigError(f"train.grad_accum {cfg.train.grad_accum} must be a multiple of the "
                           f"number of processes {ctx.world_size}")
-    accum = cfg.train.grad_accum // ctx.world_size  # micro-batches per process and step
     out_dir = Path(cfg.output.dir)
+    if not resume and (out_dir / "checkpoint.pt").exists():
+        raise CheckpointError(f"{out_dir} holds the checkpoint of an earlier run: --resume continues it; "
+                              "a new run or a branch (train.init_from) needs an output.dir of its own")
     out_dir.mkdir(parents=True, exist_ok=True)
     record = provenance(cfg.to_dict())
     record["world_size"] = ctx.world_size
@@ -119,17 +167,18 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed) -> dict
     start_from = out_dir / "checkpoint.pt" if resume else (Path(cfg.train.init_from) if cfg.train.init_from else None)
     if start_from is not None:
         checkpoint = load_checkpoint(start_from)
-        check_compatible(checkpoint, cfg.to_dict(), start_from)
+        check_compatible(checkpoint, cfg.to_dict(), start_from, branch=not resume)
         step = checkpoint["step"]
-        if not resume and cfg.schedule.kind == "wsd" and step > decay_start(cfg.schedule, cfg.train.max_steps):
-            raise ConfigError(f"{start_from} is from step {step}, after schedule.decay_start "
-                              f"{decay_start(cfg.schedule, cfg.train.max_steps)}: a cooldown starts at or "
-                              "after the checkpoint it continues")
+        if not resume:
+            parent = checkpoint["config"]
+            check_branch(ScheduleSection(**parent["schedule"]), parent["train"]["max_steps"], cfg.schedule,
+                         cfg.train.max_steps, cfg.optimizer.lr, step)
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         restore_rng_states(checkpoint["rng"])
         elapsed_before = checkpoint["elapsed_s"] if resume else 0.0
-        record["started_from"] = {"checkpoint": str(start_from), "step": step}
+        record["started_from"] = {"checkpoint": str(start_from), "step": step, "resume": resume,
+                                  "precision": checkpoint["precision"]}
     if step >= cfg.train.max_steps:
         raise CheckpointError(f"the run is already at step {step} of train.max_steps {cfg.train.max_steps}")
 
@@ -139,14 +188,13 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed) -> dict
     # Validation runs on `model`: DDP's forward may communicate, and ranks evaluate unequal shares.
     ddp_model = (DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
                  if ctx.enabled else model)
-    use_bf16 = cfg.train.bf16 and ctx.device.type == "cuda"
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext())
+    precision = resolve_precision(cfg.train.precision, ctx.device)
+    record["precision"] = precision
 
-    log = MetricsLog(out_dir) if ctx.is_main else None
+    log = on_exit.enter_context(MetricsLog(out_dir, resume_step=step if resume else None)) if ctx.is_main else None
     if log:
         log.write({"event": "start", **record})
     tokens_per_step = batch * cfg.train.grad_accum * block
-    bits_per_nat_per_byte = 1.0 / (math.log(2) * val_split.bytes_per_token)
     progress = tqdm(total=cfg.train.max_steps, initial=step, disable=not ctx.is_main, unit="step",
                     dynamic_ncols=True)
     val_loss = None
@@ -157,21 +205,7 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed) -> dict
     while step < cfg.train.max_steps:
         t_step = time.time()
         lr = learning_rate(step, cfg.optimizer.lr, cfg.schedule, cfg.train.max_steps)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        step_loss = torch.zeros((), device=ctx.device)
-        for micro in range(accum):
-            x, y = (t.to(ctx.device, non_blocking=True)
-                    for t in train_batches.micro_batch(step, ctx.rank * accum + micro))
-            sync = micro == accum - 1 or not ctx.enabled
-            with (contextlib.nullcontext() if sync else ddp_model.no_sync()), autocast:
-                loss = loss_fn(ddp_model(x), y) / accum
-            loss.backward()
-            step_loss += loss.detach()
-        grad_norm = (torch.nn.utils.clip_grad_norm_(raw_model.parameters(), cfg.optimizer.grad_clip)
-                     if cfg.optimizer.grad_clip > 0 else None)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        step_loss, grad_norm = train_step(ddp_model, optimizer, train_batches, step, lr, cfg, ctx, precision)
         step += 1
         busy_s += time.time() - t_step
         tokens_since_log += tokens_per_step
@@ -189,19 +223,18 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed) -> dict
                            "elapsed_s": elapsed_before + time.time() - t_start})
 
         if step % cfg.eval.interval == 0 or step == cfg.train.max_steps:
-            val_loss = evaluate(model, val_batches, cfg.eval.batches, ctx, autocast)
+            val_loss = evaluate(model, val_batches, cfg.eval.batches, ctx, precision)
+            val_bpb_approx = approx_bits_per_byte(val_loss, val_split)
             if log:
-                log.write({"step": step, "val_loss": val_loss, "val_bpb": val_loss * bits_per_nat_per_byte})
+                log.write({"step": step, "val_loss": val_loss, "val_bpb_approx": val_bpb_approx})
             if ctx.is_main:
-                progress.write(f"step {step}: val loss {val_loss:.4f}, "
-                               f"val bpb {val_loss * bits_per_nat_per_byte:.4f}")
+                progress.write(f"step {step}: val loss {val_loss:.4f}, val bpb (approx.) {val_bpb_approx:.4f}")
 
         save_now = step % cfg.checkpoint.interval == 0 or step == cfg.train.max_steps
         keep_now = cfg.checkpoint.keep_every and step % cfg.checkpoint.keep_every == 0
         if ctx.is_main and (save_now or keep_now):
             checkpoint = {"model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
-                          "step": step, "config": cfg.to_dict(), "rng": rng_states(),
-                          "data": {"sampler": "random-windows", "next_step": step},
+                          "step": step, "config": cfg.to_dict(), "precision": precision, "rng": rng_states(),
                           "elapsed_s": elapsed_before + time.time() - t_start}
             save_checkpoint(out_dir / "checkpoint.pt", checkpoint)
             if keep_now:
@@ -211,12 +244,11 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed) -> dict
     # --- the result ------------------------------------------------------------------------
     wall = elapsed_before + time.time() - t_start
     summary = {**record, "steps": step, "tokens": step * tokens_per_step, "val_loss": val_loss,
-               "val_bpb": val_loss * bits_per_nat_per_byte, "wall_time_s": wall}
+               "val_bpb_approx": approx_bits_per_byte(val_loss, val_split), "wall_time_s": wall}
     if ctx.is_main:
         summary["model_dir"] = str(CodeModel(raw_model, tokenizer, device="cpu").save_pretrained(out_dir / "model"))
         (out_dir / "run.json").write_text(json.dumps(summary, indent=2) + "\n")
         log.write({"event": "end", "step": step, "wall_time_s": wall})
-        log.close()
     return summary
 
 

@@ -16,7 +16,7 @@ from pycodesmall.config import ModelConfig
 from pycodesmall.errors import ConfigError
 from pycodesmall.training.toml_file import from_table, read_toml, tomllib
 
-__all__ = ["TrainConfig", "load_config", "apply_overrides", "incompatible_keys"]
+__all__ = ["TrainConfig", "load_config", "apply_overrides", "incompatible_keys", "SCHEDULE_KEYS"]
 
 
 @dataclass
@@ -70,7 +70,9 @@ class TrainSection:
     max_steps: int = 1000
     seed: int = 1337
     device: str = "auto"  # "auto", "cpu", "cuda"
-    bf16: bool = True  # bf16 autocast on CUDA (ignored on CPU, which trains in fp32)
+    # "auto": bf16 autocast where the device computes in bf16 natively (CUDA, or a CPU with
+    # AVX512_BF16 or AMX), fp32 elsewhere; "fp32"; "bf16" (emulated, slow, on other CPUs)
+    precision: str = "auto"
     compile: bool = False  # torch.compile the model
     gradient_checkpointing: bool = False
     init_from: str = ""  # checkpoint to continue from in a new run, e.g. a WSD cooldown
@@ -124,7 +126,7 @@ class TrainConfig:
 
 _MODEL_FIELDS = {f.name for f in dataclasses.fields(ModelConfig)}
 _CHOICES = {("schedule", "kind"): ("wsd", "cosine"), ("schedule", "decay_shape"): ("linear", "sqrt"),
-            ("train", "device"): ("auto", "cpu", "cuda")}
+            ("train", "device"): ("auto", "cpu", "cuda"), ("train", "precision"): ("auto", "fp32", "bf16")}
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
@@ -190,22 +192,27 @@ def _check(config: TrainConfig, source: str) -> None:
         raise ConfigError(f"{source}: " + "; ".join(problems))
 
 
-# Keys that may differ between a checkpoint and the run continuing from it: how long to
-# train and when to decay (WSD cooldowns), how often to log/evaluate/save, and how the same
-# computation is executed.
-_MAY_DIFFER = {"train.max_steps", "train.init_from", "train.compile", "train.gradient_checkpointing",
-               "train.device", "schedule.decay_start", "schedule.decay_fraction", "schedule.decay_shape",
-               "eval", "checkpoint", "output"}
+# Keys that may differ between a checkpoint and any run continuing from it: how the same
+# computation is executed (precision included: the weights and optimizer state are fp32
+# either way) and how often the run logs, evaluates and saves.
+_EXECUTION_KEYS = {"train.init_from", "train.compile", "train.gradient_checkpointing", "train.device",
+                   "train.precision", "eval", "checkpoint", "output"}
+# The schedule ahead: may differ only in a branch (a new run from `train.init_from`, such as
+# a WSD cooldown), never in a resume of the same run. `schedule.check_branch` then checks
+# that the branch agrees with its parent on the steps before the checkpoint.
+SCHEDULE_KEYS = {"train.max_steps", "schedule"}
 
 
-def incompatible_keys(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """Dotted keys whose values differ between two config dicts and must not for a resume."""
+def incompatible_keys(saved: dict[str, Any], current: dict[str, Any], branch: bool = False) -> list[str]:
+    """Dotted keys whose values differ between two config dicts and must not for a resume
+    (`branch` False) or for a branch (`branch` True)."""
+    may_differ = _EXECUTION_KEYS | SCHEDULE_KEYS if branch else _EXECUTION_KEYS
     differing = []
     for section in sorted(set(saved) | set(current)):
-        if section in _MAY_DIFFER:
+        if section in may_differ:
             continue
         a, b = saved.get(section, {}), current.get(section, {})
         for key in sorted(set(a) | set(b)):
-            if f"{section}.{key}" not in _MAY_DIFFER and a.get(key) != b.get(key):
+            if f"{section}.{key}" not in may_differ and a.get(key) != b.get(key):
                 differing.append(f"{section}.{key}: checkpoint {a.get(key)!r}, config {b.get(key)!r}")
     return differing

@@ -7,12 +7,13 @@ from click.testing import CliRunner
 from training_fixtures import TEST_CONFIG
 
 import pycodesmall
+from pycodesmall.api import DEFAULT_REPETITION_PENALTY
 from pycodesmall.training.release import SAMPLE_PROMPTS, card_command, release_command
 from pycodesmall.training.train import train
 from pycodesmall.training.train_config import load_config
 
 
-@pytest.mark.filterwarnings("ignore:prompt of")  # the test model's context is only 64 tokens
+@pytest.mark.filterwarnings("ignore:.*prompt\\(s\\) cut")  # the test model's context is only 64 tokens
 def test_release_writes_weights_record_and_card(data_overrides, tmp_path):
     run_dir = tmp_path / "run"
     summary = train(load_config(TEST_CONFIG, [*data_overrides, f"output.dir={run_dir}",
@@ -24,7 +25,8 @@ def test_release_writes_weights_record_and_card(data_overrides, tmp_path):
     assert result.exit_code == 0, result.output
 
     record = json.loads((results / "unit-model" / "release.json").read_text())
-    assert record["training"]["val_bpb"] == summary["val_bpb"]
+    assert record["training"]["val_bpb_approx"] == summary["val_bpb_approx"]
+    assert record["training"]["precision"] == summary["precision"]
     assert record["training"]["tokens"] == summary["tokens"]
     assert [s["prompt"] for s in record["samples"]] == SAMPLE_PROMPTS
     assert record["files"]["model.safetensors"]["bytes"] == (out / "model.safetensors").stat().st_size
@@ -33,7 +35,9 @@ def test_release_writes_weights_record_and_card(data_overrides, tmp_path):
     assert next(released.module.parameters()).dtype.is_floating_point
     card = (cards / "unit-model.md").read_text()
     assert card.startswith("---\nlicense: apache-2.0")
-    assert f"{summary['val_bpb']:.4f}" in card
+    assert f"approximation, random windows) | {summary['val_bpb_approx']:.4f} |" in card
+    assert record["sampling"] == {"temperature": 0.0, "repetition_penalty": DEFAULT_REPETITION_PENALTY}
+    assert f"greedy with repetition penalty {DEFAULT_REPETITION_PENALTY}, unedited" in card
     assert record["samples"][0]["completion"] in card
 
     (cards / "unit-model.md").unlink()

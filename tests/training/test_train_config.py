@@ -54,10 +54,22 @@ def test_overrides_parse_toml_values_and_bare_strings():
         load_config(TEST_CONFIG, ["max_steps=7"])
 
 
-def test_incompatible_keys_ignore_run_length_and_logging():
+def test_a_resume_may_change_execution_and_logging_but_not_the_schedule():
     a = load_config(TEST_CONFIG).to_dict()
-    b = load_config(TEST_CONFIG, ["train.max_steps=99", "eval.interval=3", "schedule.decay_start=4",
-                                  "output.dir=elsewhere"]).to_dict()
+    b = load_config(TEST_CONFIG, ["eval.interval=3", "output.dir=elsewhere", "train.precision=bf16",
+                                  "train.compile=true", "train.device=cpu"]).to_dict()
     assert incompatible_keys(a, b) == []
     c = load_config(TEST_CONFIG, ["model.hidden_size=32", "optimizer.lr=0.5"]).to_dict()
     assert [k.split(":")[0] for k in incompatible_keys(a, c)] == ["model.hidden_size", "optimizer.lr"]
+    schedule = load_config(TEST_CONFIG, ["train.max_steps=99", "schedule.decay_start=4",
+                                         "schedule.min_lr_ratio=0.1"]).to_dict()
+    assert [k.split(":")[0] for k in incompatible_keys(a, schedule)] == [
+        "schedule.decay_start", "schedule.min_lr_ratio", "train.max_steps"]
+    assert incompatible_keys(a, schedule, branch=True) == []  # a branch may change the schedule ahead
+    assert [k.split(":")[0] for k in incompatible_keys(a, c, branch=True)] == ["model.hidden_size", "optimizer.lr"]
+
+
+def test_precision_choices():
+    assert load_config(TEST_CONFIG).train.precision == "auto"
+    with pytest.raises(ConfigError, match=r"train\.precision must be one of auto, fp32, bf16"):
+        load_config(TEST_CONFIG, ["train.precision=fp16"])

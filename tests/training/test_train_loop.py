@@ -11,8 +11,12 @@ from safetensors.torch import load_file
 from training_fixtures import TEST_CONFIG
 
 from pycodesmall.config import ModelConfig
+from pycodesmall.errors import ConfigError
 from pycodesmall.model import Transformer
 from pycodesmall.tokenizer import PythonTokenizer
+from pycodesmall.training import train as train_module
+from pycodesmall.training.checkpoint import CheckpointError
+from pycodesmall.training.precision import resolve_precision
 from pycodesmall.training.train import train, train_command
 from pycodesmall.training.train_config import load_config
 
@@ -23,9 +27,26 @@ def run(data_overrides, out_dir, *overrides, resume=False):
 
 
 def metrics(out_dir, key):
-    """{step: value} of one metric from metrics.jsonl (the last value when a step repeats)."""
+    """{step: value} of one metric from metrics.jsonl, where no step may appear twice."""
     lines = [json.loads(line) for line in (out_dir / "metrics.jsonl").read_text().splitlines()]
-    return {line["step"]: line[key] for line in lines if key in line}
+    pairs = [(line["step"], line[key]) for line in lines if key in line]
+    assert len({step for step, _ in pairs}) == len(pairs), f"a step logged twice: {pairs}"
+    return dict(pairs)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def interrupt_at(monkeypatch, at_step):
+    """Make the training loop fail when it reaches step index `at_step`, like a killed run."""
+    real_step = train_module.train_step
+
+    def train_step(model, optimizer, batches, step, *args):
+        if step == at_step:
+            raise Interrupted
+        return real_step(model, optimizer, batches, step, *args)
+    monkeypatch.setattr(train_module, "train_step", train_step)
 
 
 def test_end_to_end_loss_drops_and_model_exports(data_overrides, tmp_path):
@@ -33,11 +54,12 @@ def test_end_to_end_loss_drops_and_model_exports(data_overrides, tmp_path):
     losses = metrics(tmp_path / "run", "loss")
     assert len(losses) == 30
     assert sum(list(losses.values())[-5:]) / 5 < losses[1] - 0.5
-    val = metrics(tmp_path / "run", "val_bpb")
+    val = metrics(tmp_path / "run", "val_bpb_approx")
     assert list(val) == [10, 20, 30] and val[30] < val[10]
-    assert summary["val_bpb"] == val[30] and summary["tokens"] == 30 * 4 * 2 * 64
+    assert summary["val_bpb_approx"] == val[30] and summary["tokens"] == 30 * 4 * 2 * 64
     for key in ("config", "config_sha256", "git_commit", "hardware", "wall_time_s"):
         assert key in summary
+    assert summary["precision"] == resolve_precision("auto", torch.device("cpu"))
 
     model_dir = tmp_path / "run" / "model"
     config = ModelConfig.from_file(model_dir)
@@ -49,28 +71,70 @@ def test_end_to_end_loss_drops_and_model_exports(data_overrides, tmp_path):
     assert config.vocab_size == tokenizer.vocab_size and config.eos_token_id == tokenizer.eot_id
     checkpoint = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert torch.equal(checkpoint["model"]["model.norm.weight"], model.model.norm.weight)
+    assert checkpoint["precision"] == summary["precision"] and set(checkpoint) == {
+        "model", "optimizer", "step", "config", "precision", "rng", "elapsed_s"}
 
 
-def test_resume_continues_exactly(data_overrides, tmp_path):
-    common = ["schedule.decay_start=6", "eval.interval=4", "checkpoint.interval=4"]
-    run(data_overrides, tmp_path / "straight", *common, "train.max_steps=8")
-    run(data_overrides, tmp_path / "resumed", *common, "train.max_steps=4")
-    run(data_overrides, tmp_path / "resumed", *common, "train.max_steps=8", resume=True)
+def test_resume_after_an_interruption_continues_exactly(data_overrides, tmp_path, monkeypatch):
+    common = ["train.max_steps=8", "eval.interval=2", "checkpoint.interval=4"]
+    run(data_overrides, tmp_path / "straight", *common)
+    with monkeypatch.context() as patch:
+        interrupt_at(patch, 6)  # steps 5 and 6 are logged after the checkpoint of step 4
+        with pytest.raises(Interrupted):
+            run(data_overrides, tmp_path / "resumed", *common)
+    assert max(metrics(tmp_path / "resumed", "loss")) == 6
+    run(data_overrides, tmp_path / "resumed", *common, resume=True)
     straight, resumed = metrics(tmp_path / "straight", "loss"), metrics(tmp_path / "resumed", "loss")
-    assert list(resumed) == list(range(1, 9))
+    assert list(resumed) == list(range(1, 9))  # each step once (`metrics` checks)
     assert resumed == pytest.approx(straight, rel=1e-6)
-    assert metrics(tmp_path / "resumed", "val_loss")[8] == pytest.approx(
-        metrics(tmp_path / "straight", "val_loss")[8], rel=1e-6)
+    assert metrics(tmp_path / "resumed", "val_loss") == pytest.approx(
+        metrics(tmp_path / "straight", "val_loss"), rel=1e-6)
+    starts = [json.loads(line) for line in (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()
+              if '"event": "start"' in line]
+    assert len(starts) == 2 and starts[1]["started_from"]["step"] == 4 and starts[1]["started_from"]["resume"]
 
 
-def test_cooldown_from_a_kept_checkpoint(data_overrides, tmp_path):
-    run(data_overrides, tmp_path / "long", "train.max_steps=8", "checkpoint.keep_every=4")
-    kept = tmp_path / "long" / "step_000004.pt"
+@pytest.mark.parametrize("change", ["train.max_steps=12", "schedule.decay_fraction=0.5",
+                                    "schedule.decay_start=5", "schedule.min_lr_ratio=0.1",
+                                    "schedule.kind=cosine"])
+def test_a_resume_that_changes_the_schedule_is_refused(data_overrides, tmp_path, monkeypatch, change):
+    out = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        interrupt_at(patch, 5)
+        with pytest.raises(Interrupted):
+            run(data_overrides, out, "train.max_steps=8", "checkpoint.interval=4")
+    with pytest.raises(ConfigError, match=rf"{change.split('=')[0]}: checkpoint .*a resume continues "
+                                          r"the same run on the same schedule.*train\.init_from="):
+        run(data_overrides, out, "train.max_steps=8", "checkpoint.interval=4", change, resume=True)
+
+
+def test_cooldown_branched_from_a_kept_checkpoint(data_overrides, tmp_path):
+    run(data_overrides, tmp_path / "long", "train.max_steps=10", "checkpoint.keep_every=6")  # decays from 7
+    kept = tmp_path / "long" / "step_000006.pt"
     summary = run(data_overrides, tmp_path / "cooldown", f"train.init_from={kept}",
-                  "schedule.decay_start=4", "train.max_steps=6")
-    assert summary["started_from"]["step"] == 4 and summary["steps"] == 6
-    lrs = metrics(tmp_path / "cooldown", "lr")
-    assert list(lrs) == [5, 6] and lrs[6] == 0.0
+                  "schedule.decay_start=6", "train.max_steps=8")
+    assert summary["started_from"]["step"] == 6 and not summary["started_from"]["resume"]
+    assert summary["steps"] == 8
+    lrs = metrics(tmp_path / "cooldown", "lr")  # logged after the step: lrs[7] is step 6's
+    assert list(lrs) == [7, 8] and lrs == pytest.approx({7: 1e-2 * 2 / 3, 8: 1e-2 / 3})
+
+    with pytest.raises(ConfigError, match=r"on step 5, .*schedule\.decay_start 6 or later"):
+        run(data_overrides, tmp_path / "early", f"train.init_from={kept}", "schedule.decay_start=5",
+            "train.max_steps=8")
+    with pytest.raises(CheckpointError, match="holds the checkpoint of an earlier run"):
+        run(data_overrides, tmp_path / "long", f"train.init_from={kept}", "schedule.decay_start=6",
+            "train.max_steps=8")
+
+
+def test_bf16_trains_close_to_fp32(data_overrides, tmp_path):
+    fp32 = run(data_overrides, tmp_path / "fp32", "train.max_steps=3", "train.precision=fp32")
+    bf16 = run(data_overrides, tmp_path / "bf16", "train.max_steps=3", "train.precision=bf16")
+    assert (fp32["precision"], bf16["precision"]) == ("fp32", "bf16")
+    fp32_losses, bf16_losses = metrics(tmp_path / "fp32", "loss"), metrics(tmp_path / "bf16", "loss")
+    assert bf16_losses != fp32_losses  # the products did run in bf16
+    assert bf16_losses == pytest.approx(fp32_losses, rel=2e-2)
+    weights = torch.load(tmp_path / "bf16" / "checkpoint.pt", weights_only=True)["model"]
+    assert all(w.dtype == torch.float32 for w in weights.values())  # master weights stay fp32
 
 
 def test_checkpoint_from_another_config_is_refused(data_overrides, tmp_path):

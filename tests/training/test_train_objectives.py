@@ -2,8 +2,6 @@ import numpy as np
 import pytest
 
 from pycodesmall.training.objectives import FillInTheMiddle, NextToken
-from pycodesmall.training.schedule import learning_rate
-from pycodesmall.training.train_config import ScheduleSection
 
 EOT, PRE, MID, SUF = 0, 1, 2, 3
 FIM = FillInTheMiddle(rate=1.0, spm_rate=0.5, eot_id=EOT, prefix_id=PRE, middle_id=MID, suffix_id=SUF)
@@ -65,15 +63,3 @@ def test_fim_rate_is_the_fraction_of_documents():
     documents = sum(int((out == EOT).sum()) for out in outputs)  # those that fit the window
     assert 0.45 < transformed / documents < 0.55
 
-
-def test_schedules():
-    wsd = ScheduleSection(kind="wsd", warmup_steps=10, decay_fraction=0.2, min_lr_ratio=0.1)
-    lrs = [learning_rate(s, 1.0, wsd, 100) for s in range(100)]
-    assert lrs[0] == pytest.approx(0.1) and lrs[9] == 1.0
-    assert all(lr == 1.0 for lr in lrs[10:80]) and lrs[99] == pytest.approx(0.1)
-    assert all(a > b for a, b in zip(lrs[79:], lrs[80:]))
-    # a cooldown from step 40 of a longer run follows the same stable phase
-    cooldown = ScheduleSection(kind="wsd", warmup_steps=10, decay_start=40)
-    assert [learning_rate(s, 1.0, cooldown, 50) for s in range(40)] == lrs[:40]
-    cosine = ScheduleSection(kind="cosine", warmup_steps=10, min_lr_ratio=0.0)
-    assert learning_rate(55, 1.0, cosine, 100) == pytest.approx(0.5)
