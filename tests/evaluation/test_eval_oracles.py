@@ -48,7 +48,5 @@ def test_an_empty_completion_passes_no_mbpp_problem(data_dir):
     problems = mbpp_problems("sanitized", 0, data_dir)[:100]
     failures = failing(problems, [""] * len(problems))
     assert len(failures) == len(problems)
-    # The function is simply missing, except where its name shadows a builtin:
-    # task 126 asks for `sum(a, b)`, so the builtin `sum` raises a TypeError.
-    not_missing = {task_id for task_id, o in failures.items() if o.category != "name_error"}
-    assert not_missing == {"Mbpp/126"}
+    # The prompt ends with the signature: a def with no body is "expected an indented block".
+    assert {o.category for o in failures.values()} == {"indentation_error"}

@@ -32,13 +32,13 @@ def humaneval_result(model="tiny/model"):
                    {"compile": "tab_error", "lines": 3}]),
                "isolation": []}
     return build_result(TaskResult("humaneval", summary, [{"task_id": "HumanEval/0"}]),
-                        run_record(EvalConfig(n=10, workers=3)), model, "indent-1024", 12.5)
+                        run_record(EvalConfig(n=10, temperature=0.8, workers=3)), model, "indent-1024", 12.5)
 
 
 def test_result_records_provenance():
     result = humaneval_result()
     assert result["config"]["n"] == 10
-    assert result["config_sha256"] == dict_hash(EvalConfig(n=10).settings())
+    assert result["config_sha256"] == dict_hash(EvalConfig(n=10, temperature=0.8).settings())
     assert result["run"]["workers"] == 3
     assert result["git_commit"] is None or len(result["git_commit"].split("-")[0]) == 40
     assert result["hardware"]["cpu_count"] >= 1 and result["started_at"]

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from pycodesmall.training.evaluation.config import EvalConfig
-from pycodesmall.training.evaluation.generation import Request, _batches, truncate_at_stop
+from pycodesmall.training.evaluation.generation import Request, Sample, _batches, truncate_at_stop
 from pycodesmall.training.evaluation.tasks import bpb, humaneval, lines, mbpp, syntax
 from pycodesmall.training.evaluation.tasks.humaneval import humaneval_problems
 from pycodesmall.training.evaluation.tasks.lines import edit_similarity, levenshtein
@@ -15,9 +15,9 @@ from pycodesmall.training.evaluation.tasks.mbpp import mbpp_problems
 
 
 def answering(answers):
-    """A Generate that looks each prompt up in `answers` (prompt -> list of samples)."""
+    """A Generate that looks each prompt up in `answers` (prompt -> list of sample texts)."""
     def generate(requests, sampling):
-        return [list(answers[request.prompt]) for request in requests]
+        return [[Sample(text) for text in answers[request.prompt]] for request in requests]
     return generate
 
 
@@ -25,7 +25,7 @@ def test_humaneval_scores_pass_at_k_and_classifies_each_sample(data_dir):
     problems = humaneval_problems(data_dir)[:4]
     answers = {p.request.prompt: [p.reference, ""] for p in problems[:3]}
     answers[problems[3].request.prompt] = ["    return undefined_name\n", "    retur 1\n"]
-    config = EvalConfig(n=2, limit=4, data_dir=data_dir)
+    config = EvalConfig(n=2, temperature=0.8, limit=4, data_dir=data_dir)
     result = humaneval.evaluate(config, answering(answers))
     assert result.name == "humaneval"
     assert result.summary["pass@1"] == pytest.approx((0.5 * 3 + 0) / 4)
@@ -46,13 +46,19 @@ def test_humaneval_prompt_is_the_problem_prompt_with_block_end_stop(data_dir):
     assert problem.program("    pass\n").endswith("check(has_close_elements)\n")
 
 
-def test_mbpp_zero_shot_prompt_is_a_docstring_with_one_test(data_dir):
-    problem = mbpp_problems("sanitized", 0, data_dir)[0]
-    assert problem.task_id == "Mbpp/2"
+def test_mbpp_zero_shot_prompt_is_a_docstring_with_one_test_then_the_signature(data_dir):
+    problems = {p.task_id: p for p in mbpp_problems("sanitized", 0, data_dir)}
+    problem = problems["Mbpp/2"]
     assert problem.request.prompt == (
         '"""\nWrite a function to find the shared elements from the given two lists.\n'
-        'assert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) == set((4, 5))\n"""\n')
-    assert problem.solution("def f(): pass") == "def f(): pass"
+        'assert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) == set((4, 5))\n"""\n'
+        "def similar_elements(test_tup1, test_tup2):\n")
+    assert problem.solution("  return 1\n") == problem.request.prompt + "  return 1\n"
+    assert problem.entry_point == "similar_elements"
+    # The reference's imports come before the signature; its body is the oracle completion.
+    with_import = problems["Mbpp/3"]
+    assert with_import.request.prompt.endswith('"""\nimport math\ndef is_not_prime(n):\n')
+    assert with_import.reference.startswith("    result = False\n")
 
 
 def test_mbpp_full_variant_is_the_test_split(data_dir):
@@ -92,7 +98,7 @@ def test_syntax_task_measures_validity_and_indentation_errors(data_dir, stdlib_c
 
     misindented = {p: ["        x = 1\n    return x\n", "\treturn 1\n        return 2\n"]
                    for p in references}
-    broken = syntax.evaluate(EvalConfig(n=2, limit=6, data_dir=data_dir, corpus=stdlib_corpus),
+    broken = syntax.evaluate(EvalConfig(n=2, temperature=0.8, limit=6, data_dir=data_dir, corpus=stdlib_corpus),
                              answering(misindented))
     for summary in (broken.summary, *broken.summary["sources"].values()):
         assert summary["compile_rate"] == 0.0
@@ -121,8 +127,10 @@ def test_lines_task_scores_exact_match_and_edit_similarity(stdlib_corpus):
     assert all(p.request.prompt.strip() and p.request.max_lines == 1 for p in prompts)
     perfect = lines.evaluate(config, answering({p.request.prompt: [p.target + "\nnext line"]
                                                 for p in prompts}))
-    assert perfect.summary == {"lines": 12, "samples": 12, "exact_match": 1.0,
-                               "edit_similarity": 1.0}
+    assert {key: perfect.summary[key] for key in ("lines", "samples", "exact_match",
+                                                  "edit_similarity")} == {
+        "lines": 12, "samples": 12, "exact_match": 1.0, "edit_similarity": 1.0}
+    assert perfect.summary["generation"]["prompts_cut"] == 0
     empty = lines.evaluate(config, answering({p.request.prompt: [""] for p in prompts}))
     assert empty.summary["exact_match"] == 0.0 and empty.summary["edit_similarity"] == 0.0
 
@@ -162,17 +170,23 @@ def test_truncate_at_stop_cuts_at_the_earliest_stop():
     assert truncate_at_stop("x = 1", ("\n",)) == "x = 1"
 
 
-def test_batches_share_stop_rules_and_respect_the_size():
+def test_batches_share_stop_rules_and_budget_and_respect_the_size():
     a, b = Request("a", ("\n",)), Request("b", ("[DONE]",))
-    batches = [(list(indices), [r.prompt for r in batch])
-               for indices, batch in _batches([a, a, a, b, a], 2)]
-    assert batches == [([0, 1], ["a", "a"]), ([2], ["a"]), ([3], ["b"]), ([4], ["a"])]
+    batches = [(list(indices), [r.prompt for r in batch], budget)
+               for indices, batch, budget in _batches([a, a, a, b, a, a], [9, 9, 9, 9, 9, 5], 2)]
+    assert batches == [([0, 1], ["a", "a"], 9), ([2], ["a"], 9), ([3], ["b"], 9),
+                       ([4], ["a"], 9), ([5], ["a"], 5)]
+
+
+def test_several_greedy_samples_are_refused():
+    with pytest.raises(ValueError, match="temperature"):
+        EvalConfig(n=4, temperature=0.0)
 
 
 def test_hashed_settings_leave_out_where_and_how_fast_but_not_what():
     base = EvalConfig()
     assert EvalConfig(workers=7, data_dir="/x").settings() == base.settings()
-    assert EvalConfig(n=5).settings() != base.settings()
+    assert EvalConfig(n=5, temperature=0.8).settings() != base.settings()
     assert EvalConfig(workers=7).run_settings() == {"workers": 7, "data_dir": None,
                                                     "corpus": None}
     with pytest.raises(ValueError):

@@ -21,7 +21,7 @@ class EvalConfig:
     temperature: float = 0.0
     top_p: float = 0.95
     repetition_penalty: float = 1.0  # plain decoding, as benchmark protocols use
-    max_new_tokens: int = 384
+    max_new_tokens: int = 384  # cap for a function; the context may leave less (generation.py)
     seed: int = 0
     batch_size: int = 8
     limit: int | None = None  # first N problems or files per task, for smoke runs
@@ -43,6 +43,9 @@ class EvalConfig:
             raise ValueError(f"mbpp_shots must be 0 or 3, got {self.mbpp_shots}")
         if self.n < 1:
             raise ValueError(f"n must be at least 1, got {self.n}")
+        if self.n > 1 and self.temperature == 0:
+            raise ValueError(f"n = {self.n} samples at temperature 0 are {self.n} copies of the "
+                             "greedy one: pass@k needs a temperature above 0")
 
     @property
     def sampling(self) -> Sampling:

@@ -3,12 +3,15 @@ sandbox, score pass@k, classify failures and measure the generated code."""
 
 from __future__ import annotations
 
+import ast
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 
 from pycodesmall.training.evaluation.code_measures import IDIOMS, measure_code
 from pycodesmall.training.evaluation.error_classes import CATEGORIES
-from pycodesmall.training.evaluation.generation import Generate, Request, Sampling
+from pycodesmall.training.evaluation.generation import (Generate, Request, Sample, Sampling,
+                                                        generation_summary)
 from pycodesmall.training.evaluation.pass_at_k import (bootstrap_interval, pass_at_k,
                                                        reportable_ks)
 from pycodesmall.training.evaluation.results import TaskResult
@@ -21,16 +24,28 @@ __all__ = ["Problem", "evaluate_functional", "score_functional", "summarise_code
 class Problem:
     """One test-checked problem. The candidate solution is `solution_prefix + completion`
     and the program that checks it is the solution followed by `tests`. `reference` is a
-    completion known to pass (the oracle)."""
+    completion known to pass (the oracle); `entry_point` is the function the tests call."""
 
     task_id: str
     request: Request
     solution_prefix: str
     tests: str
     reference: str
+    entry_point: str
 
     def solution(self, completion: str) -> str:
         return self.solution_prefix + completion
+
+    def defines_entry_point(self, solution: str) -> bool:
+        """The solution parses and defines the function the tests call at module level."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(solution)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
+        return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                   and node.name == self.entry_point for node in tree.body)
 
     def program(self, completion: str) -> str:
         return f"{self.solution(completion)}\n\n{self.tests}\n"
@@ -42,7 +57,7 @@ def evaluate_functional(name: str, problems: list[Problem], generate: Generate,
     completions = generate([problem.request for problem in problems], sampling)
     flat = [(problem, completion) for problem, samples in zip(problems, completions)
             for completion in samples]
-    outcomes = run_programs([problem.program(completion) for problem, completion in flat],
+    outcomes = run_programs([problem.program(completion.text) for problem, completion in flat],
                             limits, workers)
     return score_functional(name, problems, completions, outcomes)
 
@@ -72,7 +87,7 @@ def summarise_code(measures: list[dict]) -> dict:
     }
 
 
-def score_functional(name: str, problems: list[Problem], completions: list[list[str]],
+def score_functional(name: str, problems: list[Problem], completions: list[list[Sample]],
                      outcomes: list[Outcome]) -> TaskResult:
     """Per-sample records and the summary: pass@k with bootstrap intervals, error classes,
     code measures and which sandbox isolation was in force."""
@@ -83,11 +98,14 @@ def score_functional(name: str, problems: list[Problem], completions: list[list[
             outcome = outcomes[position]
             position += 1
             passed += outcome.passed
+            solution = problem.solution(completion.text)
             samples.append({"task_id": problem.task_id, "sample": index,
-                            "completion": completion, "category": outcome.category,
+                            "completion": completion.text, **completion.record(),
+                            "category": outcome.category,
                             "exception": outcome.exception, "message": outcome.message,
                             "line": outcome.line, "duration_s": round(outcome.duration_s, 4),
-                            "code": measure_code(problem.solution(completion))})
+                            "defines_entry_point": problem.defines_entry_point(solution),
+                            "code": measure_code(solution)})
         per_problem.append((len(problem_completions), passed))
     n = min((count for count, _ in per_problem), default=0)
     # Flat headline numbers ("pass@1", "pass@1_ci95"), as model cards list top-level ones.
@@ -99,7 +117,10 @@ def score_functional(name: str, problems: list[Problem], completions: list[list[
     categories = Counter(sample["category"] for sample in samples)
     summary["categories"] = {category: categories[category] / len(samples) if samples else 0.0
                              for category in CATEGORIES}
+    summary["defines_entry_point_rate"] = (
+        sum(sample["defines_entry_point"] for sample in samples) / len(samples) if samples else 0.0)
     summary["code"] = summarise_code([sample["code"] for sample in samples])
+    summary["generation"] = generation_summary(completions)
     summary["isolation"] = sorted({_describe(outcome.isolation) for outcome in outcomes
                                    if outcome.isolation is not None})
     return TaskResult(name, summary, samples)

@@ -21,7 +21,7 @@ def humaneval_problems(data_dir: str | None = None) -> list[Problem]:
                     request=Request(record["prompt"], STOP, stop_at_block_end=True),
                     solution_prefix=record["prompt"],
                     tests=f"{record['test']}\ncheck({record['entry_point']})",
-                    reference=record["canonical_solution"])
+                    reference=record["canonical_solution"], entry_point=record["entry_point"])
             for record in load_humaneval(data_dir)]
 
 

@@ -4,7 +4,9 @@ For random non-blank lines of each file (seeded per file), the prompt is the fil
 the start of that line and the model completes one line, indentation included. Scored
 against the real line with trailing whitespace ignored: exact match, and edit
 similarity, 1 - Levenshtein distance / length of the longer line (as in CodeXGLUE's line
-completion task, with Levenshtein in place of a fuzzy-matching library).
+completion task, with Levenshtein in place of a fuzzy-matching library). A line gets at
+most `LINE_MAX_NEW_TOKENS`; prompts longer than the rest of the context keep their last
+tokens, as an editor's would (the summary counts them).
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ import random
 from dataclasses import dataclass
 
 from pycodesmall.training.evaluation.benchmark_data import CorpusFile, load_corpus_files
-from pycodesmall.training.evaluation.generation import Generate, Request
+from pycodesmall.training.evaluation.generation import Generate, Request, generation_summary
 from pycodesmall.training.evaluation.results import TaskResult
 
-__all__ = ["LinePrompt", "line_prompts", "levenshtein", "edit_similarity", "evaluate"]
+__all__ = ["LINE_MAX_NEW_TOKENS", "LinePrompt", "line_prompts", "levenshtein", "edit_similarity",
+           "evaluate"]
+
+LINE_MAX_NEW_TOKENS = 48  # longer than all but a few of the corpus's lines
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,8 @@ def line_prompts(file: CorpusFile, per_file: int, seed: int) -> list[LinePrompt]
     chosen = random.Random(f"{seed}:{file.path}").sample(candidates,
                                                          min(per_file, len(candidates)))
     return [LinePrompt(origin=f"{file.path}:{index + 1}",
-                       request=Request("".join(lines[:index]), ("\n",), max_lines=1),
+                       request=Request("".join(lines[:index]), ("\n",), max_lines=1,
+                                       max_new_tokens=LINE_MAX_NEW_TOKENS, allow_cut=True),
                        target=lines[index].rstrip("\r\n"))
             for index in sorted(chosen)]
 
@@ -68,13 +74,15 @@ def evaluate(config, generate: Generate, scorer=None) -> TaskResult:
     for prompt, prompt_completions in zip(prompts, completions):
         target = prompt.target.rstrip()
         for index, completion in enumerate(prompt_completions):
-            prediction = completion.split("\n", 1)[0].rstrip()
+            prediction = completion.text.split("\n", 1)[0].rstrip()
             samples.append({"origin": prompt.origin, "sample": index, "target": prompt.target,
-                            "prediction": prediction, "exact_match": prediction == target,
+                            "prediction": prediction, **completion.record(),
+                            "exact_match": prediction == target,
                             "edit_similarity": edit_similarity(prediction, target)})
     count = len(samples)
     summary = {"lines": len(prompts), "samples": count,
                "exact_match": sum(s["exact_match"] for s in samples) / count if count else 0.0,
                "edit_similarity": sum(s["edit_similarity"] for s in samples) / count
-               if count else 0.0}
+               if count else 0.0,
+               "generation": generation_summary(completions)}
     return TaskResult("lines", summary, samples)

@@ -1,17 +1,25 @@
 """MBPP (Austin et al. 2021): short programming problems stated in English, checked by
 three asserts.
 
-Two prompt formats from the literature on base models. Zero-shot (the default), as in
-bigcode-evaluation-harness: the description and the first test inside a docstring, and
-the model writes the whole function. Three-shot, as in the MBPP paper: worked examples
-from task_ids 2-4, each "You are an expert Python programmer, ..." with its tests and
-its code between [BEGIN] and [DONE].
+Two prompt formats from the literature on base models. Zero-shot (the default): the
+description and the first test inside a docstring, as in bigcode-evaluation-harness, then
+the reference solution's imports and the `def` line of the function the tests call, so
+the model writes the body. Without the `def` line a model with relative indentation tokens
+reads the docstring as one inside a function (the transform encodes both alike) and
+writes a body at column 0; a signature also fixes the name and arguments the tests use,
+as HumanEval's prompts do. Helper functions and constants of the reference are not in the
+prompt: the reference completion (the oracle) puts them after the body. Three-shot, as
+in the MBPP paper: worked examples from task_ids 2-4, each "You are an expert Python
+programmer, ..." with its tests and its code between [BEGIN] and [DONE].
 
 Variants: `sanitized` (all 427 hand-checked problems) and `full` (the 500-problem test
 split, task_ids 11-510, of the original file).
 """
 
 from __future__ import annotations
+
+import ast
+import re
 
 from pycodesmall.training.evaluation.benchmark_data import (MBPP_PROMPT_IDS, MBPP_TEST_IDS,
                                                             load_mbpp)
@@ -44,6 +52,36 @@ def _tests(record: dict) -> str:
     return "\n".join(filter(None, [setup, *record["test_list"]]))
 
 
+def _entry_point(record: dict, tree: ast.Module) -> ast.FunctionDef:
+    """The reference's top-level function that the first test calls."""
+    called = [node for node in tree.body if isinstance(node, ast.FunctionDef)
+              and re.search(rf"\b{re.escape(node.name)}\s*\(", record["test_list"][0])]
+    if not called:
+        raise ValueError(f"MBPP task {record['task_id']}: the first test calls no function "
+                         "of the reference solution")
+    return called[-1]
+
+
+def _zero_shot(record: dict) -> tuple[str, str, str]:
+    """(prompt, reference completion, entry point) of the zero-shot format."""
+    code = record["code"]
+    tree = ast.parse(code)
+    entry = _entry_point(record, tree)
+    lines = code.splitlines(keepends=True)
+
+    def source(node) -> str:
+        return "".join(lines[node.lineno - 1:node.end_lineno])
+
+    imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    signature = "".join(lines[entry.lineno - 1:entry.body[0].lineno - 1])
+    body = "".join(lines[entry.body[0].lineno - 1:entry.end_lineno])
+    others = [source(node) for node in tree.body if node is not entry and node not in imports]
+    docstring = f'"""\n{_description(record)}\n{record["test_list"][0]}\n"""\n'
+    prompt = docstring + "".join(source(node) for node in imports) + signature
+    reference = "\n".join([body.rstrip("\n"), *(other.rstrip("\n") for other in others)]) + "\n"
+    return prompt, reference, entry.name
+
+
 def _three_shot_block(record: dict) -> str:
     tests = "\n".join(record["test_list"])
     return (f"You are an expert Python programmer, and here is your task: "
@@ -63,14 +101,15 @@ def mbpp_problems(variant: str = "sanitized", shots: int = 0,
         raise ValueError(f"MBPP prompts have 0 or 3 shots, got {shots}")
     problems = []
     for record in records:
+        prompt, reference, entry_point = _zero_shot(record)
         if shots == 3:
-            request = Request(header + _three_shot_block(record), THREE_SHOT_STOP)
+            request, prefix, reference = (Request(header + _three_shot_block(record), THREE_SHOT_STOP),
+                                          "", record["code"])
         else:
-            request = Request(f'"""\n{_description(record)}\n{record["test_list"][0]}\n"""\n',
-                              ZERO_SHOT_STOP)
+            request, prefix = Request(prompt, ZERO_SHOT_STOP), prompt
         problems.append(Problem(task_id=f"Mbpp/{record['task_id']}", request=request,
-                                solution_prefix="", tests=_tests(record),
-                                reference=record["code"]))
+                                solution_prefix=prefix, tests=_tests(record),
+                                reference=reference, entry_point=entry_point))
     return problems
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pycodesmall.training.evaluation.benchmark_data import (CorpusFile, load_corpus_files,
                                                             load_humaneval)
 from pycodesmall.training.evaluation.code_measures import measure_code
-from pycodesmall.training.evaluation.generation import Generate, Request
+from pycodesmall.training.evaluation.generation import Generate, Request, generation_summary
 from pycodesmall.training.evaluation.results import TaskResult
 from pycodesmall.training.evaluation.tasks.functional import summarise_code
 
@@ -63,8 +63,9 @@ def corpus_function_prompts(file: CorpusFile, per_file: int, seed: int) -> list[
         docstring_end = node.body[0].end_lineno
         prompts.append(FunctionPrompt(
             origin=f"{file.path}:{node.name}",
+            # Real docstrings can outgrow a small context: kept from the end, and counted.
             request=Request("".join(lines[start - 1:docstring_end]), STOP,
-                            stop_at_block_end=True),
+                            stop_at_block_end=True, allow_cut=True),
             reference="".join(lines[docstring_end:node.end_lineno])))
     return prompts
 
@@ -95,11 +96,13 @@ def evaluate(config, generate: Generate, scorer=None) -> TaskResult:
         measures = []
         for prompt, prompt_completions in zip(prompts, completions):
             for index, completion in enumerate(prompt_completions):
-                code = measure_code(prompt.request.prompt + completion)
+                code = measure_code(prompt.request.prompt + completion.text)
                 measures.append(code)
                 samples.append({"source": source, "origin": prompt.origin, "sample": index,
-                                "completion": completion, "code": code})
-        sources[source] = {"functions": len(prompts), **summarise_code(measures)}
+                                "completion": completion.text, **completion.record(),
+                                "code": code})
+        sources[source] = {"functions": len(prompts), **summarise_code(measures),
+                           "generation": generation_summary(completions)}
     overall = summarise_code([sample["code"] for sample in samples])
     summary = {"functions": sum(s["functions"] for s in sources.values()),
                **{key: overall[key] for key in ("samples", "compile_rate",
