@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "INDENT4", "INDENT", "DEDENT", "ESCAPE", "STATEMENT_TYPES", "MARKERS",
-    "DecoderState", "encode", "decode", "encode_prompt", "encode_continuation",
+    "DecoderState", "StreamDecoder", "encode", "decode", "encode_prompt", "encode_continuation",
     "annotate_statements",
 ]
 
@@ -163,6 +163,43 @@ def decode(encoded: str, state: DecoderState | None = None) -> str:
         out.append(_unescape(segment))
         state.at_line_start = False
     return "".join(out)
+
+
+class StreamDecoder:
+    """`decode` for encoded text that arrives in pieces (a model's output, token by token).
+
+    `add` returns the decoded text that later pieces cannot change and `finish` the rest;
+    together they are `decode` of all the pieces at once, from the same state. Held back:
+    the start of a line until a character that is neither blank nor a marker (more markers
+    or indentation may follow), and an escape character until the character it escapes.
+    """
+
+    def __init__(self, state: DecoderState | None = None):
+        self.state = state.copy() if state is not None else DecoderState()
+        self._pending = ""
+
+    def add(self, encoded: str) -> str:
+        text = self._pending + encoded
+        ready = _decidable_length(text, self.state.at_line_start)
+        self._pending = text[ready:]
+        return decode(text[:ready], self.state)
+
+    def finish(self) -> str:
+        text, self._pending = self._pending, ""
+        return decode(text, self.state)
+
+
+_LINE_START_MARKERS = frozenset((INDENT4, INDENT, DEDENT, *_STATEMENT_MARKER_CHARS))
+
+
+def _decidable_length(text: str, at_line_start: bool) -> int:
+    """How much of `text`, read from a state at a line start or not, decodes for good."""
+    last_line = text.rfind("\n") + 1
+    if (last_line or at_line_start) and all(
+            c in _LINE_START_MARKERS or c in _BLANK_CHARS for c in text[last_line:]):
+        return last_line
+    escapes = len(text) - len(text.rstrip(ESCAPE))  # pairs escape each other; an odd one waits
+    return len(text) - escapes % 2
 
 
 def _decode_line_start(segment: str, state: DecoderState, out: list[str]) -> str:

@@ -24,7 +24,7 @@ from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_token
 from pycodesmall import indentation
 from pycodesmall.errors import ConfigError
 
-__all__ = ["PythonTokenizer", "VARIANTS", "SPECIAL_TOKENS"]
+__all__ = ["PythonTokenizer", "ContinuationDecoder", "VARIANTS", "SPECIAL_TOKENS"]
 
 VARIANTS = ("bpe", "indent", "ast")
 EOT, FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX, PAD = (
@@ -185,6 +185,11 @@ class PythonTokenizer:
             return text
         return indentation.decode(text, state.copy())
 
+    def continuation_decoder(self, state: indentation.DecoderState | None,
+                             healed: str = "") -> "ContinuationDecoder":
+        """`decode_continuation` for ids that arrive one at a time (see `ContinuationDecoder`)."""
+        return ContinuationDecoder(self._tokenizer, state, healed, self.variant != "bpe")
+
     def heal(self, ids: list[int]) -> tuple[list[int], str, list[int]] | None:
         """Token healing: the prompt without its last token, that token's text, and the ids
         whose text begins with it, one of which the model is to choose first.
@@ -225,6 +230,50 @@ def _statement_markers_around(prefix: str, suffix: str) -> tuple[dict[int, str],
     first_in_suffix = cursor_line if prefix == "" or prefix.endswith("\n") else cursor_line + 1
     return ({line: m for line, m in whole.items() if line < first_in_suffix},
             {line - cursor_line: m for line, m in whole.items() if line >= first_in_suffix})
+
+
+class ContinuationDecoder:
+    """The text of a completion as its ids arrive: `add` returns the text an id adds for
+    good, `finish` what is still held back; together they are `decode_continuation` of all
+    the ids, for work proportional to the ids rather than to their square.
+
+    Held back: the bytes of a character that byte-level BPE split over several ids, the
+    completion's first `len(healed)` characters until it is clear whether they repeat the
+    healed text, and what `indentation.StreamDecoder` holds back.
+    """
+
+    def __init__(self, tokenizer: Tokenizer, state: indentation.DecoderState | None, healed: str,
+                 indented: bool):
+        self._tokenizer = tokenizer
+        self._ids: list[int] = []  # ids whose bytes do not end a character yet
+        self._healed, self._head = healed, ""
+        self._lines = indentation.StreamDecoder(state) if indented else None
+
+    def add(self, token: int) -> str:
+        self._ids.append(token)
+        text = self._tokenizer.decode(self._ids, skip_special_tokens=True)
+        if text.endswith("\ufffd"):  # mid-character, most likely: wait for the next id
+            return ""
+        self._ids = []
+        return self._decoded(self._unhealed(text, final=False))
+
+    def finish(self) -> str:
+        text = self._tokenizer.decode(self._ids, skip_special_tokens=True)
+        self._ids = []
+        text = self._decoded(self._unhealed(text, final=True))
+        return text + self._lines.finish() if self._lines else text
+
+    def _unhealed(self, text: str, final: bool) -> str:
+        if not self._healed:
+            return text
+        self._head += text
+        if len(self._head) < len(self._healed) and not final:
+            return ""
+        head, healed, self._head, self._healed = self._head, self._healed, "", ""
+        return head[len(healed):] if head.startswith(healed) else head
+
+    def _decoded(self, text: str) -> str:
+        return self._lines.add(text) if self._lines else text
 
 
 def transform(src: str, variant: str) -> str:

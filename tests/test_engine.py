@@ -37,6 +37,16 @@ def chars(ids):
     return "".join(map(chr, ids))
 
 
+class CharText:
+    """Detokenizer of the character vocabulary: each id is one character."""
+
+    def add(self, token):
+        return chr(token)
+
+    def finish(self):
+        return ""
+
+
 def test_eos_ends_a_sequence():
     engine = Engine(ScriptedBackend("abc"), eos_id=0)
     [g] = engine.generate([[1]], max_new_tokens=10)
@@ -52,7 +62,7 @@ def test_length_limit():
 def test_block_end_stop_rule_cuts_the_text():
     script = "    x = 1\n    return x\n\nprint(f())\n"
     engine = Engine(ScriptedBackend(script), eos_id=0)
-    [g] = engine.generate([[1]], 60, detokenizers=[chars], stop_rules=[StopRules(block_end=True)])
+    [g] = engine.generate([[1]], 60, detokenizers=[CharText], stop_rules=[StopRules(block_end=True)])
     assert g.finish_reason == "stop"
     assert g.text == "    x = 1\n    return x"
     assert chars(g.tokens).startswith(g.text) and len(g.tokens) < len(script)
@@ -60,9 +70,9 @@ def test_block_end_stop_rule_cuts_the_text():
 
 def test_stop_strings_and_max_lines():
     engine = Engine(ScriptedBackend("a = 1\nb = 2\nc = 3\n"), eos_id=0)
-    [g] = engine.generate([[1]], 60, detokenizers=[chars], stop_rules=[StopRules(stop_strings=("b =",))])
+    [g] = engine.generate([[1]], 60, detokenizers=[CharText], stop_rules=[StopRules(stop_strings=("b =",))])
     assert g.text == "a = 1\n"
-    [g] = engine.generate([[1]], 60, detokenizers=[chars], stop_rules=[StopRules(max_lines=2)])
+    [g] = engine.generate([[1]], 60, detokenizers=[CharText], stop_rules=[StopRules(max_lines=2)])
     assert g.text == "a = 1\nb = 2"
 
 

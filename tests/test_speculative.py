@@ -66,6 +66,17 @@ class CountingBackend:
         return counted
 
 
+class Letters:
+    """Detokenizer that writes each id as a letter."""
+
+    @staticmethod
+    def add(token):
+        return chr(65 + token % 26)
+
+    def finish(self):
+        return ""
+
+
 def assert_same_as_plain_greedy(backend, prompt, max_new_tokens, **kwargs):
     counting = CountingBackend(backend)
     engine = Engine(counting, eos_id=kwargs.pop("eos_id", None))
@@ -95,10 +106,9 @@ def test_speculative_decoding_keeps_stop_rules_and_eos(torch_backend):
     [plain] = Engine(torch_backend, eos_id=None).generate([prompt], 30)
     eos = plain.tokens[12]  # the model's 13th token ends the sequence
     assert_same_as_plain_greedy(torch_backend, prompt, 30, eos_id=eos)
-    script = "".join(chr(65 + t % 26) for t in plain.tokens)
+    script = "".join(map(Letters.add, plain.tokens))
     stop = StopRules(stop_strings=(script[9:11],))
-    assert_same_as_plain_greedy(torch_backend, prompt, 30, stop_rules=[stop],
-                                detokenizers=[lambda ids: "".join(chr(65 + t % 26) for t in ids)])
+    assert_same_as_plain_greedy(torch_backend, prompt, 30, stop_rules=[stop], detokenizers=[Letters])
 
 
 def test_sampling_and_batches_decode_as_before(torch_backend):

@@ -1,36 +1,49 @@
-"""Python-aware rules that end a completion, applied to its decoded text.
+"""Python-aware rules that end a completion, applied to its decoded text as it arrives.
 
-Each rule looks at the completion so far and, when it should end, says where to cut it.
-The engine calls `StopRules.cut` after every token; rules never see token ids.
+`StopRules` says when a completion is over. The engine feeds each new piece of a
+sequence's text to that sequence's `StopWatch` (from `StopRules.watch`), which reads every
+character once, so the work per token does not grow with the completion. Rules never see
+token ids.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["StopRules"]
+__all__ = ["StopRules", "StopWatch"]
 
 _INDENT_CHARS = " \t\f"
+_TRIMMED_CHARS = " \t\f\r\n"  # dropped from the end of a completion cut at a block end
+_CONTINUING_KEYWORDS = frozenset({"else", "elif", "except", "finally"})
 
 
-def _indent_width(indent: str) -> int:
-    # Python's own rule: tabs to the next multiple of 8. Only used to compare depths.
-    width = 0
-    for ch in indent:
-        width = (width // 8 + 1) * 8 if ch == "\t" else width + (ch == " ")
-    return width
-
-
-@dataclass
+@dataclass(frozen=True)
 class StopRules:
     """When to end a completion.
 
-    line_prefix: the text of the prompt's last line (before the cursor), needed to know the
-    indentation of the completion's first line.
-    block_end: stop at a line that dedents below the completion's first non-blank line (the
-    end of the block being written).
+    line_prefix: the text of the prompt's last line, up to the cursor. The rules know no
+    more of the prompt: they take that line to begin outside brackets and strings, and to
+    follow a line break (or to be the file's first line).
+
+    block_end: stop at the end of the block the cursor is in, that is before the first line
+    that begins a statement indented less than the cursor; lines inside brackets or strings
+    and after a backslash are not statements. The cursor's indentation is that of its line;
+    while that line holds nothing but whitespace (a prompt ending in a newline, as HumanEval's
+    do), the whitespace the completion writes before its first statement counts too. A
+    cursor at column 0 is in the module, which never ends: there the rule ends the first
+    block the completion opens, before the first statement back at column 0 after an
+    indented one, unless it goes on with the same statement (`else`, `elif`, `except`,
+    `finally`). So "def f():\\n    return 1\\nx = 2" stops before "x = 2", while a run of
+    top-level statements without a block goes on to another limit. The cut also drops the
+    blank lines before that statement.
+
     max_lines: at most this many non-blank lines.
-    stop_strings: cut at the first occurrence of any of these.
+
+    stop_strings: cut where any of these begins. A match may begin before the cursor, in
+    `line_prefix` or at the line break before it, as long as it ends in the completion: then
+    the completion is cut at its start. So "\\ndef " also ends a completion that begins
+    with "def " after a prompt that ends with a newline. A match wholly in the prompt does
+    not count.
     """
 
     line_prefix: str = ""
@@ -38,42 +51,208 @@ class StopRules:
     max_lines: int | None = None
     stop_strings: tuple[str, ...] = field(default_factory=tuple)
 
+    def watch(self) -> "StopWatch":
+        """A checker for one sequence, to be fed its text piece by piece."""
+        return StopWatch(self)
+
     def cut(self, text: str) -> int | None:
-        """Where to cut `text` if the completion is over, else None."""
-        cuts = [c for c in (self._stop_string_cut(text), self._line_cut(text)) if c is not None]
+        """Where to cut the completion `text` if it is over, else None."""
+        return self.watch().feed(text)
+
+
+class StopWatch:
+    """`StopRules` applied to one completion whose text arrives in pieces."""
+
+    def __init__(self, rules: StopRules):
+        self.rules = rules
+        self._strings = tuple(s for s in rules.stop_strings if s)
+        self._lookback = max((len(s) for s in self._strings), default=1) - 1
+        # The text just before the next piece, prompt included; positions count from the
+        # completion's start, so the prompt's end of line lies at negative positions.
+        self._recent = _tail("\n" + rules.line_prefix, self._lookback)
+        self._position = 0
+        self._lines = _LineRules(rules) if rules.block_end or rules.max_lines is not None else None
+
+    def feed(self, piece: str) -> int | None:
+        """Read the next `piece` of the completion; where to cut it if it is over, else None.
+
+        Once it returned a cut, the watch is done: feed it nothing more.
+        """
+        cuts = [cut for cut in (self._stop_string_cut(piece),
+                                self._lines.feed(piece, self._position) if self._lines else None)
+                if cut is not None]
+        self._position += len(piece)
         return min(cuts) if cuts else None
 
-    def _stop_string_cut(self, text: str) -> int | None:
-        found = [i for i in (text.find(s) for s in self.stop_strings if s) if i >= 0]
-        return min(found) if found else None
-
-    def _line_cut(self, text: str) -> int | None:
-        if not self.block_end and self.max_lines is None:
+    def _stop_string_cut(self, piece: str) -> int | None:
+        if not self._strings:
             return None
-        lines = (self.line_prefix + text).split("\n")
-        offset = -len(self.line_prefix)  # position of the current line's start within `text`
-        reference = None
-        content_lines = 0
-        for number, line in enumerate(lines):
-            complete = number < len(lines) - 1  # a line is judged once its newline arrived
-            stripped = line.lstrip(_INDENT_CHARS)
-            # The cursor's line counts only if the completion writes something on it.
-            writes = stripped.strip() if number else line[len(self.line_prefix):].strip()
-            if writes:
-                width = _indent_width(line[: len(line) - len(stripped)])
-                if reference is None:
-                    reference = width
-                elif self.block_end and width < reference:
-                    return max(0, _trim_blank_tail(text, offset))
-                if complete:
-                    content_lines += 1
-                    if self.max_lines is not None and content_lines >= self.max_lines:
-                        return max(0, offset + len(line))
-            offset += len(line) + 1
+        window = self._recent + piece
+        window_start = self._position - len(self._recent)
+        found = None
+        for string in self._strings:
+            # Only matches that end in the new piece: earlier ones were seen or lie in the prompt.
+            index = window.find(string, max(0, len(self._recent) - len(string) + 1))
+            if index >= 0:
+                cut = max(0, window_start + index)
+                found = cut if found is None else min(found, cut)
+        self._recent = _tail(window, self._lookback)
+        return found
+
+
+def _tail(text: str, length: int) -> str:
+    return text[max(0, len(text) - length):] if length else ""
+
+
+class _LineRules:
+    """Block end and line count, one character at a time (see `StopRules`)."""
+
+    def __init__(self, rules: StopRules):
+        self.block_end, self.max_lines = rules.block_end, rules.max_lines
+        self.lexer = _PythonLexer()
+        self.cursor_indent: int | None = None  # known once the cursor's line has a statement
+        self.opened = False  # a statement indented deeper than a column-0 cursor was written
+        self.content_lines = 0
+        self.first_word: str | None = None  # of a column-0 statement that may end the block
+        self.word_cut = 0
+        self.cursor_line = True
+        self._new_line(logical=True)
+        for ch in rules.line_prefix:
+            self._read(ch, 0)
+        self.writes = False  # only the completion's own text makes a line count
+        self.kept_end = 0  # where a cut before the current line ends, blank lines dropped
+
+    def _new_line(self, logical: bool) -> None:
+        self.logical = logical  # the line begins a statement
+        self.indent = 0
+        self.in_indent = True  # still reading the line's leading spaces, tabs and form feeds
+        self.blank = True
+        self.writes = False
+
+    def feed(self, piece: str, position: int) -> int | None:
+        for offset, ch in enumerate(piece):
+            cut = self._read(ch, position + offset)
+            if cut is not None:
+                return cut
+        return None
+
+    def _read(self, ch: str, position: int) -> int | None:
+        """Take the character at `position`; the cut position if a rule fires."""
+        if self.first_word is not None:
+            word = self.first_word + ch if ch.isalnum() or ch == "_" else None
+            if word is not None and any(k.startswith(word) for k in _CONTINUING_KEYWORDS):
+                self.first_word = word
+            else:
+                continues = word is None and self.first_word in _CONTINUING_KEYWORDS
+                self.first_word = None
+                if not continues:
+                    return self.word_cut
+        cut = None
+        if ch == "\n":
+            cut = self._end_line(position)
+            self.cursor_line = False
+            self._new_line(logical=not self.lexer.continues_line())
+        elif ch in _INDENT_CHARS and self.in_indent:
+            self.indent = (self.indent // 8 + 1) * 8 if ch == "\t" else self.indent + (ch == " ")
+        else:
+            self.in_indent = False
+            if not ch.isspace():
+                if self.blank:
+                    self.blank = False
+                    cut = self._statement_starts(ch)
+                self.writes = True
+        self.lexer.read(ch)
+        if ch not in _TRIMMED_CHARS:
+            self.kept_end = position + 1
+        return cut
+
+    def _statement_starts(self, ch: str) -> int | None:
+        """The current line's first non-blank character `ch` arrived: is the block over?"""
+        if self.cursor_indent is None:
+            self.cursor_indent = self.indent
+        if self.cursor_line or not (self.block_end and self.logical):
+            return None
+        if self.indent < self.cursor_indent:
+            return self.kept_end
+        if self.cursor_indent == 0:
+            if self.indent > 0:
+                self.opened = True
+            elif self.opened:  # back at column 0: the statement's first word decides
+                if not any(k.startswith(ch) for k in _CONTINUING_KEYWORDS):
+                    return self.kept_end
+                self.first_word, self.word_cut = ch, self.kept_end
+        return None
+
+    def _end_line(self, position: int) -> int | None:
+        if self.cursor_line and self.cursor_indent is None:
+            self.cursor_indent = self.indent  # the cursor's line stayed blank
+        if self.writes:
+            self.content_lines += 1
+            if self.max_lines is not None and self.content_lines >= self.max_lines:
+                return position
         return None
 
 
-def _trim_blank_tail(text: str, end: int) -> int:
-    """Cut position that also drops the newline and blank lines before `end`."""
-    head = text[:end]
-    return len(head.rstrip(" \t\f\r\n"))
+class _PythonLexer:
+    """Just enough of Python's tokenizer to tell whether a line break ends a statement:
+    open brackets, strings (with their escapes and triple quotes), comments, backslashes."""
+
+    def __init__(self):
+        self.depth = 0  # open brackets
+        self.quote = ""  # the quote that closes the current string ("'", '"', "'''", '"""')
+        self.opening = 0  # quote characters just read outside a string: 1, or 2 for '' / ''' so far
+        self.closing = 0  # quote characters just read inside a triple-quoted string
+        self.escaped = False  # the next character of the string is escaped
+        self.comment = False
+        self.backslash = False
+
+    def continues_line(self) -> bool:
+        """Whether a line break now would continue the statement on the next line."""
+        return self.depth > 0 or len(self.quote) == 3 or self.backslash or self.escaped
+
+    def read(self, ch: str) -> None:
+        self.backslash = False
+        if self.opening:
+            self._read_opening(ch)
+        elif self.quote:
+            self._read_string(ch)
+        elif self.comment:
+            self.comment = ch != "\n"
+        elif ch in "'\"":
+            self.quote, self.opening = ch, 1
+        elif ch == "#":
+            self.comment = True
+        elif ch == "\\":
+            self.backslash = True
+        elif ch in "([{":
+            self.depth += 1
+        elif ch in ")]}":
+            self.depth = max(0, self.depth - 1)
+
+    def _read_opening(self, ch: str) -> None:
+        if ch == self.quote:
+            self.opening += 1
+            if self.opening == 3:
+                self.quote, self.opening = ch * 3, 0
+            return
+        if self.opening == 2:  # an empty string: back in code
+            self.quote, self.opening = "", 0
+            self.read(ch)
+            return
+        self.opening = 0  # the string's first character
+        self._read_string(ch)
+
+    def _read_string(self, ch: str) -> None:
+        if self.escaped:
+            self.escaped = False
+        elif ch == "\\":
+            self.escaped, self.closing = True, 0
+        elif len(self.quote) == 1:
+            if ch == self.quote or ch == "\n":  # a line break ends an unterminated string
+                self.quote = ""
+        elif ch == self.quote[0]:
+            self.closing += 1
+            if self.closing == 3:
+                self.quote, self.closing = "", 0
+        else:
+            self.closing = 0
