@@ -13,14 +13,18 @@ from dataclasses import dataclass, field
 
 from pyflakes import checker as pyflakes_checker
 
+from pycodesmall.syntax import EditorState, char_offset, compile_error, syntax_error
+
 __all__ = ["validate", "Validation", "Problem"]
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+_MID_LINE_END = re.compile(r"[^\r\n]*\S[^\r\n]*\Z")
 
 
 @dataclass(frozen=True)
 class Problem:
-    """A pyflakes finding that the completion introduced. `kind` is pyflakes' class name."""
+    """A pyflakes finding that the completion introduced. `kind` is pyflakes' class name, or
+    "Unchecked" where pyflakes could not check the file."""
 
     kind: str
     message: str
@@ -30,11 +34,12 @@ class Problem:
 
 @dataclass
 class Validation:
-    """text: the completion cut to its longest valid prefix at a line boundary.
+    """text: what of the completion to show, cut at a line boundary where it had to be cut.
 
-    valid: `text` parses in context (or adds no syntax error that was not there before).
-    truncated: `text` is shorter than the completion. problems: pyflakes findings that
-    `text` introduces (undefined names, unused imports, ...).
+    valid: `text` adds no syntax error to its context: the file parses with it (or fails only
+    where it failed anyway, further down), or `text` is a valid beginning whose continuation
+    is still to come (`ends_open`). truncated: `text` is shorter than the completion.
+    problems: pyflakes findings that `text` introduces (undefined names, unused imports, ...).
     """
 
     text: str
@@ -42,38 +47,47 @@ class Validation:
     truncated: bool
     syntax_error: str | None = None
     problems: list[Problem] = field(default_factory=list)
+    ends_open: bool = False
 
     @property
     def has_undefined_names(self) -> bool:
         return any(p.kind == "UndefinedName" for p in self.problems)
 
 
-def validate(prefix: str, completion: str, suffix: str = "") -> Validation:
+def validate(prefix: str, completion: str, suffix: str = "", *, cut_off: bool = False) -> Validation:
     """Check `completion` between `prefix` and `suffix`; cut it to what is valid.
 
-    Where the file parses without the completion, the completion must keep it parsing. Where
-    it did not parse before (a prompt that ends in an open block, a broken line further
-    down), the completion must not add a syntax error of its own: the first error must stay
-    where it was, or move into the suffix no earlier than before. Candidates are tried from the whole completion down to single lines.
+    The completion is judged by itself, for files that are broken at the cursor as files in
+    an editor are: it must add no error inside itself or right after it (a completion that
+    fills an empty block makes it parse; an error may remain further down the suffix, no
+    earlier than before). Tried first: the whole completion, then its cuts at line
+    boundaries, longest first. Failing those, a valid beginning: a cut at a line boundary
+    that goes on over the next lines (a block header whose body the model wrote next, an open
+    bracket), or, when the model ran out of tokens (`cut_off`), the whole completion where it
+    can still go on on its line.
     """
-    before_error = _first_syntax_error(prefix + suffix)
-    before_region = None if before_error is None else _region(
-        prefix + suffix, before_error, len(prefix), 0)
+    state = EditorState(prefix, suffix)
+    cuts = _line_cuts(completion)
     first_error = None
-    for cut in _line_cuts(completion):
+    for cut in cuts:
         candidate = completion[:cut]
-        source = prefix + candidate + suffix
-        error = _first_syntax_error(source)
-        if error is not None and first_error is None:
-            first_error = f"{error.msg} (line {error.lineno})"
-        ok = error is None or (
-            before_region is not None
-            and _no_new_error(before_region, _region(source, error, len(prefix), len(candidate)),
-                              suffix))
-        if ok:
-            problems = _introduced_problems(prefix, candidate, suffix, error is None)
-            return Validation(candidate, True, cut < len(completion),
-                              None if cut == len(completion) else first_error, problems)
+        if state.fits(candidate):
+            problem = _compile_problem(prefix, candidate, suffix)
+            if problem is None:
+                return Validation(candidate, True, cut < len(completion), first_error,
+                                  _introduced_problems(prefix, candidate, suffix))
+            first_error = first_error or problem
+        elif first_error is None:
+            error = syntax_error(prefix + candidate + suffix)
+            first_error = None if error is None else f"{error.msg} (line {error.lineno})"
+    for cut in cuts:
+        candidate = completion[:cut]
+        at_line_end = cut < len(completion) or not _ends_mid_line(completion)
+        if (at_line_end and (cut_off or completion[cut:].strip())
+                and state.ending(candidate) == "lines"):
+            return Validation(candidate, True, cut < len(completion), first_error, ends_open=True)
+    if cut_off and _ends_mid_line(completion) and state.ending(completion) in ("lines", "line"):
+        return Validation(completion, True, False, first_error, ends_open=True)
     # Nothing survives: only an empty completion is trivially valid.
     return Validation("", not completion.strip(), bool(completion), first_error)
 
@@ -84,59 +98,57 @@ def _line_cuts(completion: str) -> list[int]:
     return sorted((c for c in cuts if c), reverse=True)
 
 
-def _first_syntax_error(source: str) -> SyntaxError | None:
-    try:
-        compile(source, "<completion>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-    except SyntaxError as e:
-        return e
-    except (ValueError, RecursionError, MemoryError) as e:  # null bytes, deep nesting
-        return SyntaxError(str(e))
-    return None
+def _ends_mid_line(text: str) -> bool:
+    """`text` stops inside a line: something other than indentation follows its last line break."""
+    return _MID_LINE_END.search(text) is not None
 
 
-def _region(source: str, error: SyntaxError, prefix_len: int, completion_len: int):
-    """Where `error` lies: ("prefix", offset) or ("suffix", offset from the suffix start)."""
-    offset = _char_offset(source, error.lineno, error.offset)
-    if offset is None:
-        return ("unknown", error.msg)
-    if offset < prefix_len:
-        return ("prefix", offset, error.msg)
-    if offset < prefix_len + completion_len:
-        return ("completion", offset - prefix_len, error.msg)
-    return ("suffix", offset - prefix_len - completion_len, error.msg)
-
-
-def _no_new_error(before: tuple, after: tuple, suffix: str) -> bool:
-    if after == before:
-        return True
-    # At real code of the suffix, no earlier than before: the completion only uncovered a
-    # later error. An error at the end of the file is the completion's (an open block).
-    return (after[0] == "suffix" and bool(suffix[after[1]:].strip())
-            and (before[0] != "suffix" or after[1] >= before[1]))
-
-
-def _char_offset(source: str, lineno: int | None, col: int | None) -> int | None:
-    if lineno is None:
+def _compile_problem(prefix: str, candidate: str, suffix: str) -> str | None:
+    """The compiler's error in `candidate` where the file parses with it (a misplaced
+    `from __future__` import, `return` outside a function); errors elsewhere are not its."""
+    source = prefix + candidate + suffix
+    error = compile_error(source) if syntax_error(source) is None else None
+    if error is None:
         return None
-    starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
-    if lineno - 1 >= len(starts):
-        return len(source)
-    return min(starts[lineno - 1] + max((col or 1) - 1, 0), len(source))
+    at = char_offset(source, error.lineno, error.offset)
+    inside = at is None or len(prefix) <= at <= len(prefix) + len(candidate)
+    return f"{error.msg} (line {error.lineno})" if inside else None
 
 
-def _pyflakes_messages(source: str):
-    tree = ast.parse(source)
-    return pyflakes_checker.Checker(tree, filename="<completion>").messages
+class _Unchecked(Exception):
+    """pyflakes cannot check this source; the message says why."""
 
 
-def _introduced_problems(prefix: str, completion: str, suffix: str, parses: bool) -> list[Problem]:
-    """pyflakes findings present with the completion and absent without it."""
-    if not parses or not completion.strip():
-        return []
-    after = _pyflakes_messages(prefix + completion + suffix)
-    if _first_syntax_error(prefix + suffix) is None:
+def _pyflakes_messages(source: str) -> list:
+    """pyflakes' findings in `source`, which parses. Raises `_Unchecked` where pyflakes cannot
+    check it: source that does not compile (pyflakes asserts on a late `from __future__`
+    import) or that nests deeper than its recursion can follow."""
+    error = compile_error(source)
+    if error is not None:
+        raise _Unchecked(f"{error.msg} (line {error.lineno})")
+    try:
+        return pyflakes_checker.Checker(ast.parse(source), filename="<completion>").messages
+    except RecursionError:
+        raise _Unchecked("nested too deeply") from None
+
+
+def _introduced_problems(prefix: str, completion: str, suffix: str) -> list[Problem]:
+    """pyflakes findings present with the completion and absent without it (where the file
+    cannot be checked without it, those on the completion's lines); where pyflakes cannot
+    check the file with it, one "Unchecked" problem says so."""
+    source = prefix + completion + suffix
+    if not completion.strip() or syntax_error(source) is not None:
+        return []  # nothing to check, or the file is broken further down
+    first_line = prefix.count("\n") + 1
+    try:
+        after = _pyflakes_messages(source)
+    except _Unchecked as why:
+        return [Problem("Unchecked", f"pyflakes could not check this file: {why}", first_line, 0)]
+    try:
         seen = Counter(_message_key(m) for m in _pyflakes_messages(prefix + suffix))
-    else:
+    except (_Unchecked, SyntaxError):
+        last_line = first_line + completion.count("\n")
+        after = [m for m in after if first_line <= m.lineno <= last_line]
         seen = Counter()
     problems = []
     for message in after:

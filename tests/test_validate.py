@@ -54,3 +54,84 @@ def test_problems_already_in_the_file_are_not_blamed_on_the_completion():
 def test_malformed_input_never_raises(completion):
     result = validate("def f():\n", completion)
     assert isinstance(result.valid, bool)
+
+
+def test_a_misplaced_future_import_is_judged_invalid_not_a_crash():
+    result = validate("def f():\n", "    from __future__ import annotations\n")
+    assert not result.valid and result.text == ""
+    assert "__future__" in result.syntax_error
+
+
+def test_a_file_that_already_has_a_misplaced_future_import_can_still_be_completed():
+    prefix = "def f():\n    from __future__ import annotations\n    "
+    result = validate(prefix, "return 1\n")
+    assert result.valid and result.text == "return 1\n"
+    assert [p.kind for p in result.problems] == ["Unchecked"]
+    assert "__future__" in result.problems[0].message
+
+
+def test_nesting_too_deep_for_pyflakes_is_recorded_as_a_problem():
+    result = validate("x = ", "1" + "+1" * 400)
+    assert result.valid and [p.kind for p in result.problems] == ["Unchecked"]
+
+
+def test_return_outside_a_function_is_invalid():
+    assert not validate("x = 1\n", "return x\n").valid
+
+
+# Files broken at the cursor, as in an editor: the completion is judged by itself.
+
+def test_a_completion_in_a_new_empty_block_must_fill_it():
+    prefix, suffix = "def f(x):\n    if x:\n        ", "\n    return x\n"
+    assert validate(prefix, "x += 1\n", suffix).text == "x += 1\n"
+    assert not validate(prefix, "if x > 1:\n", suffix).valid  # the block stays empty
+    assert not validate(prefix, ", 1)\n", suffix).valid
+
+
+def test_a_cut_line_must_be_finished_unless_the_model_ran_out_of_tokens():
+    prefix, suffix = "def f(a):\n    x = max(a, ", "\n    return x\n"
+    assert validate(prefix, "0)", suffix).text == "0)"
+    assert not validate(prefix, "0", suffix).valid
+    ran_out = validate(prefix, "0", suffix, cut_off=True)
+    assert ran_out.valid and ran_out.ends_open and ran_out.text == "0"
+    assert not validate(prefix, "0))", suffix, cut_off=True).valid
+
+
+def test_a_block_header_whose_body_comes_next_is_shown_cut_at_its_line_end():
+    raw = 'if i % 2:\n        raise ValueError("odd numbers are not'
+    result = validate("for i in range(10):\n    ", raw, cut_off=True)
+    assert result.valid and result.ends_open and result.truncated
+    assert result.text == "if i % 2:"
+
+
+def test_a_line_that_ran_out_of_tokens_is_shown_where_it_can_go_on():
+    prefix = "import os\n\ndef list_python_files(root):\n    "
+    raw = 'return [os.path.join(root, name) for name in os.listdir(root) if name.endswith('
+    assert validate(prefix, raw, cut_off=True).text == raw
+    assert validate(prefix, "total = len(root) +", cut_off=True).ends_open
+    assert not validate(prefix, "total = len(root) +\n", cut_off=True).valid  # ended the line
+    assert not validate(prefix, "return ), 1", cut_off=True).valid
+
+
+def test_a_complete_cut_is_preferred_to_a_longer_open_one():
+    raw = "x = 1\n    y = max(x,\n        2"
+    assert validate("def f():\n    ", raw, cut_off=True).text == "x = 1"
+
+
+def test_a_break_earlier_in_the_file_does_not_hide_the_completion():
+    prefix = "def f(:\n    pass\n\n\ndef g(x):\n    "
+    assert validate(prefix, "return x\n", "\n").valid
+    assert not validate(prefix, ", 1)\n", "\n").valid
+
+
+def test_a_break_in_the_statement_being_written_leaves_the_cursor_line_to_judge():
+    prefix = "def f(:\n    x = 1\n    "
+    assert validate(prefix, "y = x + 1\n    return y", "\n").valid
+    assert not validate(prefix, ", 1)", "\n").valid
+
+
+def test_in_a_broken_file_only_problems_on_the_completion_lines_are_reported():
+    result = validate("if x:\n    ", "y = undefined_name\n", "\nfoo()\n")
+    assert result.valid
+    assert [(p.kind, p.message) for p in result.problems] == [
+        ("UndefinedName", "undefined name 'undefined_name'")]
