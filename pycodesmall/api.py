@@ -146,8 +146,7 @@ def complete_batch(
         prompts.append(prompt.ids)
         first_tokens.append(prompt.first_tokens)
         cut.append(prompt.tokens_cut)
-        detokenizers.append(lambda generated, prompt=prompt:
-                            tok.decode_continuation(generated, prompt.state, prompt.healed))
+        detokenizers.append(lambda prompt=prompt: tok.continuation_decoder(prompt.state, prompt.healed))
         rules.append(StopRules(line_prefix=prefix.rsplit("\n", 1)[-1], block_end=stop_at_block_end,
                                max_lines=max_lines, stop_strings=tuple(stop)))
     if any(cut):
@@ -165,7 +164,8 @@ def complete_batch(
             completion = Completion(g.text, None, len(g.tokens), g.logprob, g.finish_reason,
                                     raw_text=g.text, prompt_tokens_cut=cut[index])
             if validate:
-                check = validate_completion(prefix, g.text, suffix)
+                check = validate_completion(prefix, g.text, suffix,
+                                            cut_off=g.finish_reason == "length")
                 completion.text, completion.valid, completion.problems = (
                     check.text, check.valid, check.problems)
             row.append(completion)
