@@ -195,11 +195,14 @@ _LINE_START_MARKERS = frozenset((INDENT4, INDENT, DEDENT, *_STATEMENT_MARKER_CHA
 def _decidable_length(text: str, at_line_start: bool) -> int:
     """How much of `text`, read from a state at a line start or not, decodes for good."""
     last_line = text.rfind("\n") + 1
-    if (last_line or at_line_start) and all(
-            c in _LINE_START_MARKERS or c in _BLANK_CHARS for c in text[last_line:]):
-        return last_line
     escapes = len(text) - len(text.rstrip(ESCAPE))  # pairs escape each other; an odd one waits
-    return len(text) - escapes % 2
+    ready = len(text) - escapes % 2
+    # A line start that is blank or markers up to a waiting escape waits too: whether the
+    # line's indentation is written depends on the character after the blanks.
+    if (last_line or at_line_start) and all(
+            c in _LINE_START_MARKERS or c in _BLANK_CHARS for c in text[last_line:ready]):
+        return last_line
+    return ready
 
 
 def _decode_line_start(segment: str, state: DecoderState, out: list[str]) -> str:

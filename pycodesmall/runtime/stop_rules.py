@@ -76,15 +76,19 @@ class StopWatch:
     def feed(self, piece: str) -> int | None:
         """Read the next `piece` of the completion; where to cut it if it is over, else None.
 
-        Once it returned a cut, the watch is done: feed it nothing more.
+        Once it returned a cut, the watch is done: feed it nothing more. The rule that fires
+        at the earliest character wins (at the same character, the earlier cut), so the cut
+        does not depend on how the text is split into pieces.
         """
-        cuts = [cut for cut in (self._stop_string_cut(piece),
-                                self._lines.feed(piece, self._position) if self._lines else None)
-                if cut is not None]
+        fired = [f for f in (self._stop_string_cut(piece),
+                             self._lines.feed(piece, self._position) if self._lines else None)
+                 if f is not None]
         self._position += len(piece)
-        return min(cuts) if cuts else None
+        return min(fired)[1] if fired else None
 
-    def _stop_string_cut(self, piece: str) -> int | None:
+    def _stop_string_cut(self, piece: str) -> tuple[int, int] | None:
+        """(position of the character that completes a match, cut) for the match that ends
+        first in `piece`, if any."""
         if not self._strings:
             return None
         window = self._recent + piece
@@ -94,8 +98,8 @@ class StopWatch:
             # Only matches that end in the new piece: earlier ones were seen or lie in the prompt.
             index = window.find(string, max(0, len(self._recent) - len(string) + 1))
             if index >= 0:
-                cut = max(0, window_start + index)
-                found = cut if found is None else min(found, cut)
+                match = (window_start + index + len(string) - 1, max(0, window_start + index))
+                found = match if found is None else min(found, match)
         self._recent = _tail(window, self._lookback)
         return found
 
@@ -129,11 +133,12 @@ class _LineRules:
         self.blank = True
         self.writes = False
 
-    def feed(self, piece: str, position: int) -> int | None:
+    def feed(self, piece: str, position: int) -> tuple[int, int] | None:
+        """(position of the character that fired a rule, cut), if one fired in `piece`."""
         for offset, ch in enumerate(piece):
             cut = self._read(ch, position + offset)
             if cut is not None:
-                return cut
+                return position + offset, cut
         return None
 
     def _read(self, ch: str, position: int) -> int | None:
