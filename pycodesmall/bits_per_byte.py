@@ -9,6 +9,10 @@ so every token after the first window sees at least half a context before it. A 
 files is summed, bits over UTF-8 bytes of the original source: a byte-weighted mean, the
 one loss that compares models with different tokenizers.
 
+The bits per byte of a continuation given its prompt (a reference solution given its
+benchmark prompt) is the bits of prompt and continuation as one text less the bits of the
+prompt alone, over the continuation's bytes (`continuation_bits_per_byte`).
+
 Anything else that reports "bits per byte" (the training log's running estimate on random
 windows of the validation shards) is an approximation of this and says so.
 """
@@ -19,7 +23,8 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["ScoreWindow", "BitsPerByte", "token_logprobs", "text_bits", "bits_per_byte"]
+__all__ = ["ScoreWindow", "BitsPerByte", "token_logprobs", "text_bits", "bits_per_byte",
+           "continuation_bits_per_byte"]
 
 # ids of at most one context -> natural-log probability of ids[1:], each given those before it.
 ScoreWindow = Callable[[Sequence[int]], Sequence[float]]
@@ -75,4 +80,23 @@ def bits_per_byte(score_window: ScoreWindow, encode: Callable[[str], list[int]],
             continue
         text_bits_, text_tokens = text_bits(score_window, encode, start_id, text, context)
         bits, nbytes, tokens, count = bits + text_bits_, nbytes + size, tokens + text_tokens, count + 1
+    return BitsPerByte(bits, nbytes, tokens, count)
+
+
+def continuation_bits_per_byte(score_window: ScoreWindow, encode: Callable[[str], list[int]],
+                               start_id: int, pairs: Iterable[tuple[str, str]],
+                               context: int) -> BitsPerByte:
+    """Bits per byte of each continuation given its prompt, over (prompt, continuation)
+    pairs taken together: the bits of prompt + continuation as one text less the bits of
+    the prompt alone, over the continuation's bytes (both texts scored as `text_bits`
+    scores a file, so the tokenization at the seam is the one the whole text gets)."""
+    bits, nbytes, tokens, count = 0.0, 0, 0, 0
+    for prompt, continuation in pairs:
+        size = len(continuation.encode("utf-8"))
+        if size == 0:
+            continue
+        whole, whole_tokens = text_bits(score_window, encode, start_id, prompt + continuation, context)
+        alone, prompt_tokens = text_bits(score_window, encode, start_id, prompt, context)
+        bits += whole - alone
+        nbytes, tokens, count = nbytes + size, tokens + whole_tokens - prompt_tokens, count + 1
     return BitsPerByte(bits, nbytes, tokens, count)

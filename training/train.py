@@ -121,17 +121,26 @@ def evaluate(model, batches: Batches, num_batches: int, ctx: distributed.Distrib
     return (totals[0] / totals[1]).item()
 
 
-def train(cfg: TrainConfig, resume: bool = False) -> dict:
-    """Run the training described by `cfg`; returns the summary written to run.json."""
+def train(cfg: TrainConfig, resume: bool = False, pause_at: int | None = None,
+          label: str | None = None) -> dict:
+    """Run the training described by `cfg`; returns the summary written to run.json.
+
+    `pause_at`: stop after that step, which must come before `train.max_steps`, with
+    `checkpoint.pt` and a kept `step_XXXXXX.pt` saved there (a point to branch a cooldown
+    from), and return the summary so far with "paused" set; `--resume` goes on from there
+    on the same schedule. `label` names the run on the progress bar."""
+    if pause_at is not None and not 0 < pause_at < cfg.train.max_steps:
+        raise ConfigError(f"pause_at {pause_at} must lie between 0 and train.max_steps {cfg.train.max_steps}")
     ctx = distributed.setup(cfg.train.device)
     with contextlib.ExitStack() as on_exit:  # also after an error: close the log, leave the group
         on_exit.callback(distributed.cleanup, ctx)
-        summary = _train(cfg, resume, ctx, on_exit)
+        summary = _train(cfg, resume, ctx, on_exit, pause_at, label)
         distributed.wait_for_all(ctx)  # only after a finished run: after an error, others may never arrive
         return summary
 
 
-def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit: contextlib.ExitStack) -> dict:
+def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit: contextlib.ExitStack,
+           pause_at: int | None = None, label: str | None = None) -> dict:
     t_start = time.time()
     if cfg.train.grad_accum % ctx.world_size:
         raise ConfigError(f"train.grad_accum {cfg.train.grad_accum} must be a multiple of the "
@@ -181,6 +190,9 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit
                                   "precision": checkpoint["precision"]}
     if step >= cfg.train.max_steps:
         raise CheckpointError(f"the run is already at step {step} of train.max_steps {cfg.train.max_steps}")
+    if pause_at is not None and step >= pause_at:
+        raise CheckpointError(f"the run is already at step {step}, past pause_at {pause_at}")
+    stop = cfg.train.max_steps if pause_at is None else pause_at
 
     raw_model = model
     if cfg.train.compile:
@@ -195,14 +207,14 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit
     if log:
         log.write({"event": "start", **record})
     tokens_per_step = batch * cfg.train.grad_accum * block
-    progress = tqdm(total=cfg.train.max_steps, initial=step, disable=not ctx.is_main, unit="step",
+    progress = tqdm(total=stop, initial=step, disable=not ctx.is_main, unit="step", desc=label,
                     dynamic_ncols=True)
     val_loss = None
 
     # --- the loop --------------------------------------------------------------------------
     model.train()
     busy_s, tokens_since_log = 0.0, 0  # time in training steps only, not validation or saving
-    while step < cfg.train.max_steps:
+    while step < stop:
         t_step = time.time()
         lr = learning_rate(step, cfg.optimizer.lr, cfg.schedule, cfg.train.max_steps)
         step_loss, grad_norm = train_step(ddp_model, optimizer, train_batches, step, lr, cfg, ctx, precision)
@@ -222,7 +234,7 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit
                            "grad_norm": None if grad_norm is None else grad_norm.item(),
                            "elapsed_s": elapsed_before + time.time() - t_start})
 
-        if step % cfg.eval.interval == 0 or step == cfg.train.max_steps:
+        if step % cfg.eval.interval == 0 or step == stop:
             val_loss = evaluate(model, val_batches, cfg.eval.batches, ctx, precision)
             val_bpb_approx = approx_bits_per_byte(val_loss, val_split)
             if log:
@@ -230,8 +242,8 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit
             if ctx.is_main:
                 progress.write(f"step {step}: val loss {val_loss:.4f}, val bpb (approx.) {val_bpb_approx:.4f}")
 
-        save_now = step % cfg.checkpoint.interval == 0 or step == cfg.train.max_steps
-        keep_now = cfg.checkpoint.keep_every and step % cfg.checkpoint.keep_every == 0
+        save_now = step % cfg.checkpoint.interval == 0 or step == stop
+        keep_now = (cfg.checkpoint.keep_every and step % cfg.checkpoint.keep_every == 0) or step == pause_at
         if ctx.is_main and (save_now or keep_now):
             checkpoint = {"model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
                           "step": step, "config": cfg.to_dict(), "precision": precision, "rng": rng_states(),
@@ -243,6 +255,11 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit
 
     # --- the result ------------------------------------------------------------------------
     wall = elapsed_before + time.time() - t_start
+    if step == pause_at:
+        if log:
+            log.write({"event": "pause", "step": step, "wall_time_s": wall})
+        return {**record, "steps": step, "tokens": step * tokens_per_step, "val_loss": val_loss,
+                "wall_time_s": wall, "paused": True}
     summary = {**record, "steps": step, "tokens": step * tokens_per_step, "val_loss": val_loss,
                "val_bpb_approx": approx_bits_per_byte(val_loss, val_split), "wall_time_s": wall}
     if ctx.is_main:

@@ -129,15 +129,28 @@ _CHOICES = {("schedule", "kind"): ("wsd", "cosine"), ("schedule", "decay_shape")
             ("train", "device"): ("auto", "cpu", "cuda"), ("train", "precision"): ("auto", "fp32", "bf16")}
 
 
-def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
-    """Read a TOML config and apply `section.key=value` overrides; errors name the bad key."""
-    raw = read_toml(path)
-    return _build(apply_overrides(raw, overrides), source=str(path))
+def load_config(path: str | Path, overrides: list[str] = (), values: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a TOML config and apply `section.key=value` overrides (strings, as on a command
+    line) and then `values` ({"section.key": value}, as a study plan gives them); errors
+    name the bad key."""
+    raw = set_values(apply_overrides(read_toml(path), overrides), values or {})
+    return _build(raw, source=str(path))
+
+
+def set_values(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """`raw` with each dotted `section.key` of `values` set."""
+    raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    for name, value in values.items():
+        section, dot, key = name.partition(".")
+        if not dot or not section or not key:
+            raise ConfigError(f"override key {name!r} must look like section.key")
+        raw.setdefault(section, {})[key] = value
+    return raw
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """`raw` with each `section.key=value` set; the value is a TOML literal or a bare string."""
-    raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    values = {}
     for item in overrides:
         name, sep, text = item.partition("=")
         section, dot, key = name.strip().partition(".")
@@ -147,8 +160,8 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             value = tomllib.loads(f"v = {text.strip()}")["v"]
         except tomllib.TOMLDecodeError:
             value = text.strip()  # bare strings such as paths need no quotes
-        raw.setdefault(section, {})[key] = value
-    return raw
+        values[f"{section}.{key}"] = value
+    return set_values(raw, values)
 
 
 def _build(raw: dict[str, Any], source: str) -> TrainConfig:

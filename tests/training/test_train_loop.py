@@ -94,6 +94,19 @@ def test_resume_after_an_interruption_continues_exactly(data_overrides, tmp_path
     assert len(starts) == 2 and starts[1]["started_from"]["step"] == 4 and starts[1]["started_from"]["resume"]
 
 
+def test_a_paused_run_keeps_a_checkpoint_and_resumes_as_if_never_paused(data_overrides, tmp_path):
+    common = ["train.max_steps=8", "eval.interval=2", "checkpoint.interval=4"]
+    run(data_overrides, tmp_path / "straight", *common)
+    config = load_config(TEST_CONFIG, [*data_overrides, f"output.dir={tmp_path / 'paused'}", *common])
+    paused = train(config, pause_at=5)
+    assert paused["paused"] and paused["steps"] == 5
+    assert (tmp_path / "paused" / "step_000005.pt").exists() and not (tmp_path / "paused" / "run.json").exists()
+    train(config, resume=True)
+    assert metrics(tmp_path / "paused", "loss") == pytest.approx(metrics(tmp_path / "straight", "loss"), rel=1e-6)
+    with pytest.raises(ConfigError, match="pause_at 8 must lie between"):
+        train(config, pause_at=8)
+
+
 @pytest.mark.parametrize("change", ["train.max_steps=12", "schedule.decay_fraction=0.5",
                                     "schedule.decay_start=5", "schedule.min_lr_ratio=0.1",
                                     "schedule.kind=cosine"])
