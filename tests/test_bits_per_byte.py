@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from pycodesmall.bits_per_byte import bits_per_byte, token_logprobs
+from pycodesmall.bits_per_byte import bits_per_byte, continuation_bits_per_byte, token_logprobs
 
 
 def test_windows_score_every_token_once_with_at_least_half_a_context():
@@ -32,3 +32,18 @@ def test_bits_per_byte_sums_bits_over_bytes_with_the_start_token_scored():
     result = bits_per_byte(lambda window: [-math.log(4)] * (len(window) - 1), encode, 0, texts, 16)
     assert result.texts == 2 and result.bytes == 3 + 80 and result.tokens == 83
     assert result.value == pytest.approx(2.0) and result.bytes_per_token == 1.0
+
+
+def test_a_continuation_is_scored_given_its_prompt():
+    # Each byte's probability is 1/2 after an "a" and 1/8 elsewhere: the continuation's bits
+    # depend on the prompt's last byte, and the prompt's own bits are not counted.
+    def encode(text):
+        return list(text.encode("utf-8"))
+
+    def score_window(window):
+        return [-math.log(2 if before == ord("a") else 8) for before in window[:-1]]
+
+    pairs = [("xxa", "b"), ("xxx", "bc"), ("", "b")]
+    result = continuation_bits_per_byte(score_window, encode, 0, pairs, 16)
+    assert result.texts == 3 and result.bytes == 4 and result.tokens == 4
+    assert result.bits == pytest.approx(1 + 3 + 3 + 3)
