@@ -19,6 +19,7 @@ _COMMANDS = {
     "report": ("evaluation.report", "report_command", "Render result files into tables."),
     "release": ("release", "release_command", "Bundle a trained model, record it, write its card."),
     "card": ("release", "card_command", "Re-render a model card from its result files."),
+    "study": ("study.cli", "study", "Run a scaling-study plan and write its report."),
 }
 
 

@@ -1,0 +1,173 @@
+"""The study runner on a tiny model and corpus: points, branches, skipping and resuming."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from training_fixtures import TEST_CONFIG
+
+from pycodesmall.errors import ConfigError
+from pycodesmall.training import train as train_module
+from pycodesmall.training.study import cli as study_cli
+from pycodesmall.training.study.plan import load_plan
+from pycodesmall.training.study.runner import families, point_path, read_points, run_plan
+from pycodesmall.training.train import train as real_train
+
+PLAN = """
+[study]
+results = "{tmp}/results"
+runs = "{tmp}/runs"
+
+[axes.lr]
+key = "optimizer.lr"
+values = [3e-3, 3e-2]
+
+[axes.width.w32]
+"model.hidden_size" = 32
+"model.num_attention_heads" = 2
+
+[experiment.tune]
+base = "{base}"
+axes = ["width", "lr"]
+tokens = [2560]
+overrides = {{ "data.shards" = "{shards}", "data.tokenizer" = "{tokenizer}", "train.grad_accum" = 1, "checkpoint.interval" = 2 }}
+[experiment.tune.evaluation]
+reference = false
+test_files = 1
+test_split = "{corpus}/test.jsonl.gz"
+
+[experiment.sweep]
+base = "{base}"
+axes = ["width", "lr"]
+choose = {{ lr = "tune" }}
+tokens = [2560, 5120]
+overrides = {{ "data.shards" = "{shards}", "data.tokenizer" = "{tokenizer}", "train.grad_accum" = 1, "checkpoint.interval" = 2 }}
+[experiment.sweep.evaluation]
+reference = false
+test_files = 1
+test_split = "{corpus}/test.jsonl.gz"
+"""
+
+
+def write_plan(tmp_path, corpus_dir, tokenizer_dir, shards_dir):
+    path = tmp_path / "plan.toml"
+    path.write_text(PLAN.format(tmp=tmp_path, base=TEST_CONFIG, shards=shards_dir,
+                                tokenizer=tokenizer_dir, corpus=corpus_dir))
+    return load_plan(path)
+
+
+class CountingTrain:
+    """The real `train`, counting its calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, config, **kwargs):
+        self.calls.append((config.output.dir, kwargs))
+        return real_train(config, **kwargs)
+
+
+@pytest.fixture
+def plan(tmp_path, corpus_dir, tokenizer_dir, shards_dir):
+    return write_plan(tmp_path, corpus_dir, tokenizer_dir, shards_dir)
+
+
+def test_budgets_become_a_main_run_and_cooldown_branches(plan):
+    [family] = families(plan, plan.experiments["sweep"], lambda e, axis, labels: 3e-3)
+    short, long = family.points
+    assert family.tokens_per_step == 4 * 64  # batch 4 x block 64, grad_accum 1
+    assert (short.steps, long.steps) == (10, 20)
+    assert (short.decay_start, long.decay_start) == (8, 16)  # the last 20% of each budget cools down
+    assert short.config.schedule.warmup_steps == long.config.schedule.warmup_steps == 1
+    assert short.branch_step == 8 and short.config.train.init_from.endswith(f"{long.run_hash}/step_000008.pt")
+    assert long.final and long.branch_step is None and not short.final
+    assert family.trained_tokens() == (20 + 2) * 256
+    assert short.labels == {"width": "w32", "lr": 3e-3, "budget": "B1", "tokens": 2560.0}
+
+
+def test_runs_every_point_then_skips_them(plan):
+    counting = CountingTrain()
+    written = run_plan(plan, train=counting, echo=lambda line: None)
+    assert len(written) == 2 + 2  # tune: one point per lr; sweep: two budgets of the chosen lr
+    tune = read_points(plan.results, "tune")
+    best = min(tune, key=lambda r: r["eval"]["test_bpb"]["value"])
+    sweep = read_points(plan.results, "sweep")
+    assert {r["labels"]["lr"] for r in sweep} == {best["labels"]["lr"]}
+    by_budget = {r["labels"]["budget"]: r for r in sweep}
+    short, long = by_budget["B1"], by_budget["B2"]
+    assert short["branch_step"] == 8 and short["run"] == long["point"] == long["run"]
+    assert (short["tokens"], long["tokens"]) == (2560, 5120)
+    assert long["flops"] == pytest.approx(5120 * long["flops_per_token"]["total"])
+    assert long["parameters"]["total"] == long["parameters"]["non_embedding"] + long["parameters"]["embedding"]
+    assert short["config"]["schedule"]["decay_start"] == 8 and long["config"]["train"]["max_steps"] == 20
+    assert 0 < short["eval"]["test_bpb"]["value"] and short["eval"]["test_bpb"]["files"] == 1
+    assert short["wall_time_s"] > 0 and long["final"] and not short["final"]
+    # The sweep's main run paused at the branch's decay start, went on after the branch.
+    sweep_main = [kw for d, kw in counting.calls if d.endswith(long["point"])]
+    assert [kw["pause_at"] for kw in sweep_main] == [8, None]
+    assert [kw["resume"] for kw in sweep_main] == [False, True]
+
+    again = CountingTrain()
+    assert run_plan(plan, train=again, echo=lambda line: None) == []
+    assert again.calls == []
+
+
+def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_one(plan, tmp_path, monkeypatch,
+                                                               corpus_dir, tokenizer_dir, shards_dir):
+    clean_dir = tmp_path / "clean"
+    clean_dir.mkdir()
+    clean = write_plan(clean_dir, corpus_dir, tokenizer_dir, shards_dir)
+    run_plan(clean, only="tune", echo=lambda line: None)
+
+    real_step = train_module.train_step
+
+    def killed_at_step_5(model, optimizer, batches, step, *args):
+        if step == 5:
+            raise KeyboardInterrupt
+        return real_step(model, optimizer, batches, step, *args)
+    monkeypatch.setattr(train_module, "train_step", killed_at_step_5)
+    with pytest.raises(KeyboardInterrupt):
+        run_plan(plan, only="tune", echo=lambda line: None)
+    monkeypatch.setattr(train_module, "train_step", real_step)
+    assert read_points(plan.results, "tune") == []
+    run_plan(plan, only="tune", echo=lambda line: None)
+
+    def bpb(p):
+        return sorted((r["labels"]["lr"], r["eval"]["test_bpb"]["value"]) for r in read_points(p.results, "tune"))
+    assert bpb(plan) == bpb(clean)
+
+
+def test_a_chosen_axis_waits_for_its_source(plan):
+    lines = []
+    written = run_plan(plan, only="sweep", train=CountingTrain(), echo=lines.append)
+    assert written == [] and "waits" in lines[0] and "tune" in lines[0]
+
+
+def test_dry_run_prints_every_run_without_training(plan):
+    result = CliRunner().invoke(study_cli.study, ["run", str(plan.path), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "tune: 2 models, 2 points" in result.output
+    assert "sweep: 1 models, 2 points" in result.output and "pending" in result.output
+    assert not plan.runs.exists()
+
+
+def test_plan_errors_name_the_key(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[experiment.x]\nbase = "b.toml"\ncompute = [1e12]\ntokens = [5]\n')
+    with pytest.raises(ConfigError, match="exactly one of compute"):
+        load_plan(bad)
+    bad.write_text('[experiment.x]\nbase = "b.toml"\naxes = ["size"]\ntokens = [5]\n')
+    with pytest.raises(ConfigError, match="unknown axes size"):
+        load_plan(bad)
+    bad.write_text('[experiment.x]\nbase = "b.toml"\ntokens = [5]\nchoose = { lr = "y" }\n')
+    with pytest.raises(ConfigError, match="choose"):
+        load_plan(bad)
+
+
+def test_point_files_are_named_by_run_hash(plan):
+    [family] = families(plan, plan.experiments["sweep"], lambda e, axis, labels: 3e-2)
+    paths = {point_path(plan, p).name for p in family.points}
+    assert len(paths) == 2 and all(len(name) == len("0123456789abcdef.json") for name in paths)
+    other = families(plan, plan.experiments["sweep"], lambda e, axis, labels: 3e-3)[0]
+    assert not paths & {point_path(plan, p).name for p in other.points}
+    json.dumps([p.labels for p in family.points])  # labels are plain JSON

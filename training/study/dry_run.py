@@ -1,0 +1,106 @@
+"""`study run --dry-run`: what a plan will train, and how long it will take on this machine.
+
+For every run: parameters (total, non-embedding, embedding), tokens, training FLOPs
+(`flops.training_flops_per_token`), and hours at the model-FLOP rate that
+`benchmarks/train_throughput.py` measured for the run's precision, interpolated in log
+FLOPs per token between its presets (clamped outside them). Training only: evaluation
+comes on top (minutes per point).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from pycodesmall.training.study.plan import REPO_ROOT, Plan
+from pycodesmall.training.study.runner import Family, NotReady, families
+
+__all__ = ["ThroughputModel", "dry_run"]
+
+THROUGHPUT_FILE = REPO_ROOT / "benchmarks" / "results" / "train_throughput.json"
+
+
+class ThroughputModel:
+    """Model FLOPs per second against FLOPs per token, from the throughput benchmark."""
+
+    def __init__(self, path: Path = THROUGHPUT_FILE):
+        self.path = path
+        data = json.loads(path.read_text(encoding="utf-8"))
+        self.rates: dict[str, list[tuple[float, float]]] = {}
+        for preset in data["presets"].values():
+            per_token = preset["flops_per_token"]["total"]
+            for variant, run in preset["runs"].items():
+                self.rates.setdefault(variant, []).append((math.log(per_token), run["model_flops_per_s"]))
+        for points in self.rates.values():
+            points.sort()
+
+    def flops_per_second(self, flops_per_token: float, precision: str, compile: bool) -> float:
+        variant = f"{precision}_compiled" if compile and f"{precision}_compiled" in self.rates else precision
+        points = self.rates[variant]
+        x = math.log(flops_per_token)
+        if x <= points[0][0]:
+            return points[0][1]
+        if x >= points[-1][0]:
+            return points[-1][1]
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            if x0 <= x <= x1:
+                t = (x - x0) / (x1 - x0)
+                return math.exp(math.log(y0) + t * (math.log(y1) - math.log(y0)))
+        raise AssertionError("unreachable")
+
+
+def _precision(family: Family) -> str:
+    wanted = family.main.config.train.precision
+    if wanted != "auto":
+        return wanted
+    from pycodesmall.training.precision import resolve_precision
+    import torch
+    return resolve_precision("auto", torch.device("cpu"))
+
+
+def dry_run(plan: Plan, only: str | None = None, throughput: ThroughputModel | None = None) -> tuple[str, dict]:
+    """The dry-run table as text, and its numbers (per experiment and in total)."""
+    throughput = throughput or ThroughputModel()
+    lines, totals = [], {"experiments": {}, "tokens": 0, "flops": 0.0, "hours": 0.0}
+    for name, experiment in plan.experiments.items():
+        if only and name != only:
+            continue
+        note = ""
+        try:
+            family_list = families(plan, experiment)
+        except NotReady:
+            # Chosen axes wait for results: their first choice stands in (the sizes, and
+            # so the FLOPs, do not depend on them).
+            family_list = families(plan, experiment, lambda e, axis, labels: next(iter(e.axis(axis).choices)))
+            note = f" (chosen axes {', '.join(experiment.choose)} pending: first choice shown)"
+        lines.append(f"## {name}{note}")
+        lines.append(f"{'family':32} {'N total':>9} {'N non-emb':>9} {'N emb':>8} "
+                     f"{'budgets (steps)':28} {'tokens':>8} {'FLOPs':>9} {'hours':>6}")
+        exp = {"runs": 0, "points": 0, "tokens": 0, "flops": 0.0, "hours": 0.0}
+        for family in family_list:
+            tokens = family.trained_tokens()
+            flops = tokens * family.flops_per_token.total
+            rate = throughput.flops_per_second(family.flops_per_token.total, _precision(family),
+                                               family.main.config.train.compile)
+            hours = flops / rate / 3600
+            params = family.parameters
+            steps = ",".join(str(p.steps) for p in family.points)
+            label = " ".join(f"{k}={v}" for k, v in family.labels.items())
+            lines.append(f"{label[:32]:32} {params.total:>9,} {params.non_embedding:>9,} {params.embedding:>8,} "
+                         f"{steps:28} {tokens / 1e6:>7.1f}M {flops:>9.2e} {hours:>6.2f}")
+            exp["runs"] += 1
+            exp["points"] += len(family.points)
+            exp["tokens"] += tokens
+            exp["flops"] += flops
+            exp["hours"] += hours
+        lines.append(f"{name}: {exp['runs']} models, {exp['points']} points, {exp['tokens'] / 1e6:.1f}M tokens, "
+                     f"{exp['flops']:.2e} FLOPs, {exp['hours']:.2f} hours of training")
+        lines.append("")
+        totals["experiments"][name] = exp
+        for key in ("tokens", "flops", "hours"):
+            totals[key] += exp[key]
+    lines.append(f"total: {totals['tokens'] / 1e6:.1f}M tokens, {totals['flops']:.2e} FLOPs, "
+                 f"{totals['hours']:.2f} hours of training at the measured throughput "
+                 f"({throughput.path.name}), evaluation not included")
+    return "\n".join(lines), totals

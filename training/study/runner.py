@@ -1,0 +1,337 @@
+"""`pycodesmall-train study run PLAN`: train and evaluate every point of a plan, resumably.
+
+Each family (one combination of a plan's axes, see `plan.py`) is one model: a main run
+through the stable phase whose own WSD cooldown gives the largest budget, and one branch
+per smaller budget, a cooldown from the main run's checkpoint at the step where that
+budget's decay starts. The main run pauses at each such step (a kept checkpoint), the
+branch trains and is evaluated, then the main run goes on: the smallest budgets land
+first.
+
+A run's directory is named by the hash of its resolved config (output paths left out), so
+a finished run is skipped, an interrupted one resumes from its checkpoint, and a plan run
+again picks up where it stopped; an evaluated point is one JSON file under
+`<results>/<experiment>/`, written as soon as it is measured, and a point whose file exists
+is not measured again. A study stopped at any moment loses at most the segment in progress.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pycodesmall.config import ModelConfig
+from pycodesmall.errors import ConfigError, PycodesmallError
+from pycodesmall.tokenizer import PythonTokenizer
+from pycodesmall.training.checkpoint import load_checkpoint
+from pycodesmall.training.provenance import dict_hash, git_commit, hardware
+from pycodesmall.training.study.flops import (FlopsPerToken, ParameterCount, count_parameters,
+                                              training_flops_per_token)
+from pycodesmall.training.study.plan import Experiment, Plan
+from pycodesmall.training.train_config import TrainConfig, load_config
+
+__all__ = ["Family", "Point", "NotReady", "families", "run_plan", "point_path", "read_points",
+           "PointEvaluator"]
+
+SCHEMA_VERSION = 1
+
+
+class NotReady(PycodesmallError):
+    """An experiment chooses a value from results that do not exist yet."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One (model, budget) of a family: the run that trains it and where its result goes."""
+
+    experiment: str
+    labels: dict[str, Any]
+    config: TrainConfig  # resolved, output.dir and train.init_from set
+    run_hash: str
+    branch_step: int | None  # the main run's step this cooldown starts from; None: the main run
+    final: bool  # the family's largest budget (the main run itself)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.config.output.dir)
+
+    @property
+    def steps(self) -> int:
+        return self.config.train.max_steps
+
+    @property
+    def decay_start(self) -> int:
+        return self.config.schedule.decay_start
+
+
+@dataclass(frozen=True)
+class Family:
+    experiment: Experiment
+    labels: dict[str, Any]
+    model: ModelConfig
+    parameters: ParameterCount
+    flops_per_token: FlopsPerToken
+    tokens_per_step: int
+    points: tuple[Point, ...]  # ascending budgets; the last is the main run
+    vocab_size: int
+    tokenizer_variant: str
+
+    @property
+    def main(self) -> Point:
+        return self.points[-1]
+
+    def trained_tokens(self) -> int:
+        """Tokens this family trains on in all: the main run and each branch's cooldown."""
+        steps = self.main.steps + sum(p.steps - p.branch_step for p in self.points[:-1])
+        return steps * self.tokens_per_step
+
+
+def run_hash(config: TrainConfig, branch_of: str | None = None) -> str:
+    """The name of a run: the hash of what determines its weights (its config without the
+    output and checkpoint settings; a branch, its parent's hash and step instead of a path)."""
+    d = config.to_dict()
+    d.pop("output")
+    d.pop("checkpoint")
+    d["train"].pop("init_from")
+    if branch_of is not None:
+        d["branch_of"] = branch_of
+    return dict_hash(d)[:16]
+
+
+def families(plan: Plan, experiment: Experiment, chosen: Callable[[Experiment, str, dict], Any] | None = None,
+             ) -> list[Family]:
+    """Every family of `experiment`, with its points. `chosen(experiment, axis, labels)` gives
+    the label of a chosen axis (`Experiment.choose`) for a family; by default it reads the
+    source experiment's results and raises `NotReady` while they are missing."""
+    chosen = chosen or (lambda e, axis, labels: choose_from_results(plan, e, axis, labels))
+    out = []
+    for labels in experiment.grid():
+        labels = dict(labels)
+        for axis in experiment.choose:
+            labels[axis] = chosen(experiment, axis, labels)
+        out.append(_family(plan, experiment, labels))
+    return out
+
+
+def _family(plan: Plan, experiment: Experiment, labels: dict[str, Any]) -> Family:
+    values = dict(experiment.overrides)
+    for axis in experiment.axes:
+        values.update(axis.choices[labels[axis.name]])
+    base = load_config(experiment.base, values=values)
+    tokenizer = PythonTokenizer.from_file(base.data.tokenizer)
+    model = base.model_config(tokenizer.vocab_size)
+    flops = training_flops_per_token(model, base.model.block_size)
+    tokens_per_step = base.train.batch_size * base.train.grad_accum * base.model.block_size
+    steps = sorted({max(1, round(_tokens(experiment, budget, flops) / tokens_per_step))
+                    for budget in experiment.budgets})
+    if len(steps) < len(experiment.budgets):
+        raise ConfigError(f"experiment {experiment.name}, {labels}: two budgets round to the same "
+                          f"number of steps ({steps}); space the budgets further apart")
+    warmup = max(1, round(experiment.warmup_fraction * steps[0]))
+    decay_starts = [s - max(1, round(experiment.cooldown_fraction * s)) for s in steps]
+    if decay_starts[0] < warmup or any(a >= b for a, b in zip(decay_starts, decay_starts[1:])):
+        raise ConfigError(f"experiment {experiment.name}, {labels}: budgets of {steps} steps leave "
+                          f"decay starts {decay_starts} after a {warmup}-step warmup; each cooldown "
+                          "must start after warmup and before the next budget's")
+    main_values = {"schedule.kind": "wsd", "schedule.warmup_steps": warmup,
+                   "schedule.decay_start": decay_starts[-1], "train.max_steps": steps[-1]}
+    main_config = load_config(experiment.base, values={**values, **main_values})
+    main_hash = run_hash(main_config)
+    main_dir = plan.runs / main_hash
+    points = []
+    for index, (budget, step_count, decay) in enumerate(zip(experiment.budgets, steps, decay_starts)):
+        final = index == len(steps) - 1
+        point_values = {**values, **main_values, "schedule.decay_start": decay, "train.max_steps": step_count}
+        config = load_config(experiment.base, values=point_values)
+        branch_of = None if final else f"{main_hash}@{decay}"
+        hash_ = main_hash if final else run_hash(config, branch_of)
+        where = {"output.dir": str(plan.runs / hash_)}
+        if not final:
+            where["train.init_from"] = str(main_dir / f"step_{decay:06d}.pt")
+        config = load_config(experiment.base, values={**point_values, **where})
+        point_labels = {**labels, "budget": f"B{index + 1}", experiment.budget_kind: budget}
+        points.append(Point(experiment.name, point_labels, config, hash_, None if final else decay, final))
+    return Family(experiment, labels, model, count_parameters(model), flops, tokens_per_step,
+                  tuple(points), tokenizer.vocab_size, tokenizer.variant)
+
+
+def _tokens(experiment: Experiment, budget: float, flops: FlopsPerToken) -> float:
+    return budget / flops.total if experiment.budget_kind == "compute" else budget
+
+
+# --- results ---------------------------------------------------------------------------------
+
+def point_path(plan: Plan, point: Point) -> Path:
+    return plan.results / point.experiment / f"{point.run_hash}.json"
+
+
+def read_points(results: Path, experiment: str) -> list[dict]:
+    """The point records of one experiment, in file-name order."""
+    directory = Path(results) / experiment
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.json"))]
+
+
+def choose_from_results(plan: Plan, experiment: Experiment, axis: str, labels: dict) -> Any:
+    """The label of `axis` whose point in the source experiment has the lowest held-out bits
+    per byte among those that agree with `labels` on the other axes; `NotReady` until every
+    choice of the axis has a point there."""
+    source = experiment.choose[axis]
+    candidates = {}
+    for record in read_points(plan.results, source):
+        other = {k: v for k, v in labels.items() if k != axis}
+        if all(record["labels"].get(k) == v for k, v in other.items()):
+            candidates[_label_key(record["labels"][axis])] = (record["eval"]["test_bpb"]["value"],
+                                                              record["labels"][axis])
+    wanted = list(experiment.axis(axis).choices)
+    missing = [c for c in wanted if _label_key(c) not in candidates]
+    if missing:
+        raise NotReady(f"{experiment.name} chooses {axis} for {labels} from {source}, which has no "
+                       f"point yet for {axis} = {', '.join(map(str, missing))}")
+    best = min((candidates[_label_key(c)] for c in wanted), key=lambda pair: pair[0])
+    return next(c for c in wanted if _label_key(c) == _label_key(best[1]))
+
+
+def _label_key(label: Any) -> str:
+    return json.dumps(label)
+
+
+def _write_json(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+
+
+# --- running ---------------------------------------------------------------------------------
+
+PointEvaluator = Callable[[Path, Point, Experiment], dict]
+
+
+@dataclass
+class Progress:
+    """What the plan has left, for the line printed before each segment."""
+
+    segments: int
+    done: int = 0
+    started: float = field(default_factory=time.monotonic)
+    echo: Callable[[str], None] = print
+
+    def segment(self, text: str) -> str:
+        self.done += 1
+        elapsed = time.monotonic() - self.started
+        left = ""
+        if self.done > 1:
+            left = f", about {_hours(elapsed / (self.done - 1) * (self.segments - self.done + 1))} left"
+        label = f"[{self.done}/{self.segments}] {text}"
+        self.echo(f"{label} ({_hours(elapsed)} so far{left})")
+        return label
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
+def run_plan(plan: Plan, only: str | None = None, evaluate: PointEvaluator | None = None,
+             train: Callable[..., dict] | None = None, echo: Callable[[str], None] = print) -> list[Path]:
+    """Train and evaluate every point not yet written; returns the point files written now.
+
+    An experiment whose chosen axis waits for results (`NotReady`) is reported and skipped;
+    the next run of the plan takes it up."""
+    if train is None:
+        from pycodesmall.training.train import train
+    if evaluate is None:
+        from pycodesmall.training.study.measure import evaluate_point as evaluate
+    names = [only] if only else list(plan.experiments)
+    if only and only not in plan.experiments:
+        raise ConfigError(f"no experiment {only!r} in {plan.path}; it has {', '.join(plan.experiments)}")
+    written = []
+    for name in names:
+        experiment = plan.experiments[name]
+        try:
+            todo = [f for f in families(plan, experiment) if _pending(plan, f)]
+        except NotReady as why:
+            echo(f"{name}: waits: {why}")
+            continue
+        progress = Progress(sum(_segments(plan, f) for f in todo), echo=echo)
+        for family in todo:
+            written += _run_family(plan, family, evaluate, train, progress)
+    return written
+
+
+def _pending(plan: Plan, family: Family) -> bool:
+    return any(not point_path(plan, p).exists() for p in family.points)
+
+
+def _segments(plan: Plan, family: Family) -> int:
+    return sum(1 + (not p.final) for p in family.points if not point_path(plan, p).exists())
+
+
+def _run_family(plan: Plan, family: Family, evaluate: PointEvaluator, train, progress: Progress) -> list[Path]:
+    written = []
+    main = family.main
+    name = f"{family.experiment.name} {_describe(family.labels)}"
+    for point in family.points:
+        path = point_path(plan, point)
+        if path.exists():
+            continue
+        started = any((point.run_dir / f).exists() for f in ("checkpoint.pt", "run.json"))
+        if not point.final and not started:
+            kept = main.run_dir / f"step_{point.branch_step:06d}.pt"
+            if not kept.exists():
+                label = progress.segment(f"{name}: main run to step {point.branch_step} of {main.steps}")
+                _train_segment(train, main, point.branch_step, label)
+        label = progress.segment(f"{name} {point.labels['budget']}: "
+                                 + ("main run to its end" if point.final else
+                                    f"cooldown {point.branch_step}->{point.steps}"))
+        if not (point.run_dir / "run.json").exists():
+            _train_segment(train, point, None, label)
+        record = _point_record(family, point)
+        record["eval"] = evaluate(point.run_dir / "model", point, family.experiment)
+        _write_json(path, record)
+        written.append(path)
+        if not point.final:  # the branch's starting point is no longer needed
+            (main.run_dir / f"step_{point.branch_step:06d}.pt").unlink(missing_ok=True)
+            (point.run_dir / "checkpoint.pt").unlink(missing_ok=True)
+    return written
+
+
+def _train_segment(train, point: Point, pause_at: int | None, label: str) -> dict:
+    """Train `point`'s run up to `pause_at` (None: its end), resuming what is on disk."""
+    resume = (point.run_dir / "checkpoint.pt").exists()
+    if resume and pause_at is not None and _checkpoint_step(point.run_dir / "checkpoint.pt") >= pause_at:
+        raise PycodesmallError(f"{point.run_dir} is past step {pause_at} without a kept checkpoint "
+                               f"there; delete the directory to train it again")
+    return train(point.config, resume=resume, pause_at=pause_at, label=label)
+
+
+def _checkpoint_step(path: Path) -> int:
+    return int(load_checkpoint(path)["step"])
+
+
+def _describe(labels: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in labels.items())
+
+
+def _point_record(family: Family, point: Point) -> dict:
+    run = json.loads((point.run_dir / "run.json").read_text(encoding="utf-8"))
+    wall = run["wall_time_s"]
+    if not point.final:  # the stable phase it branched from counts too
+        wall += load_checkpoint(family.main.run_dir / f"step_{point.branch_step:06d}.pt")["elapsed_s"]
+    tokens = point.steps * family.tokens_per_step
+    return {
+        "schema_version": SCHEMA_VERSION, "experiment": point.experiment, "point": point.run_hash,
+        "run": family.main.run_hash, "labels": point.labels, "final": point.final,
+        "config": point.config.to_dict(), "branch_step": point.branch_step,
+        "commit": git_commit(), "hardware": hardware(), "trained_with_commit": run.get("git_commit"),
+        "tokenizer": {"variant": family.tokenizer_variant, "vocab_size": family.vocab_size},
+        "parameters": family.parameters.to_dict(), "tokens": tokens,
+        "flops_per_token": family.flops_per_token.to_dict(), "flops": tokens * family.flops_per_token.total,
+        "precision": run.get("precision"), "wall_time_s": wall,
+        "val_bpb_approx": run.get("val_bpb_approx"),
+    }
