@@ -171,3 +171,13 @@ def test_point_files_are_named_by_run_hash(plan):
     other = families(plan, plan.experiments["sweep"], lambda e, axis, labels: 3e-3)[0]
     assert not paths & {point_path(plan, p).name for p in other.points}
     json.dumps([p.labels for p in family.points])  # labels are plain JSON
+
+
+def test_dry_run_hours_at_an_assumed_rate(plan):
+    from pycodesmall.training.study.dry_run import dry_run
+    assumed = plan.path.with_name("assumed.toml")
+    assumed.write_text(plan.path.read_text().replace(
+        '[study]\n', '[study]\nassumed_flops_per_second = 1e6\nassumed_device = "a slow one"\n', 1))
+    text, totals = dry_run(load_plan(assumed))
+    assert totals["hours"] == pytest.approx(totals["flops"] / 1e6 / 3600)
+    assert "assumed 1e+06 model FLOP/s (a slow one; not measured)" in text

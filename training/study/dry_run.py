@@ -16,7 +16,7 @@ from pathlib import Path
 from pycodesmall.training.study.plan import REPO_ROOT, Plan
 from pycodesmall.training.study.runner import Family, NotReady, families
 
-__all__ = ["ThroughputModel", "dry_run"]
+__all__ = ["ThroughputModel", "AssumedThroughput", "dry_run"]
 
 THROUGHPUT_FILE = REPO_ROOT / "benchmarks" / "results" / "train_throughput.json"
 
@@ -35,6 +35,9 @@ class ThroughputModel:
         for points in self.rates.values():
             points.sort()
 
+    def describe(self) -> str:
+        return f"the throughput measured on this machine ({self.path.name})"
+
     def flops_per_second(self, flops_per_token: float, precision: str, compile: bool) -> float:
         variant = f"{precision}_compiled" if compile and f"{precision}_compiled" in self.rates else precision
         points = self.rates[variant]
@@ -50,6 +53,19 @@ class ThroughputModel:
         raise AssertionError("unreachable")
 
 
+class AssumedThroughput:
+    """One model-FLOP rate for every run: a plan's assumption for a machine not measured."""
+
+    def __init__(self, flops_per_second: float, device: str):
+        self.rate, self.device = flops_per_second, device
+
+    def describe(self) -> str:
+        return f"an assumed {self.rate:.3g} model FLOP/s ({self.device or 'no device named'}; not measured)"
+
+    def flops_per_second(self, flops_per_token: float, precision: str, compile: bool) -> float:
+        return self.rate
+
+
 def _precision(family: Family) -> str:
     wanted = family.main.config.train.precision
     if wanted != "auto":
@@ -62,6 +78,8 @@ def _precision(family: Family) -> str:
 def dry_run(plan: Plan, only: str | None = None, throughput: ThroughputModel | None = None) -> tuple[str, dict]:
     """The dry-run table as text, and its numbers (per experiment and in total)."""
     throughput = throughput or ThroughputModel()
+    if plan.assumed_flops_per_second:
+        throughput = AssumedThroughput(plan.assumed_flops_per_second, plan.assumed_device)
     lines, totals = [], {"experiments": {}, "tokens": 0, "flops": 0.0, "hours": 0.0}
     for name, experiment in plan.experiments.items():
         if only and name != only:
@@ -101,6 +119,6 @@ def dry_run(plan: Plan, only: str | None = None, throughput: ThroughputModel | N
         for key in ("tokens", "flops", "hours"):
             totals[key] += exp[key]
     lines.append(f"total: {totals['tokens'] / 1e6:.1f}M tokens, {totals['flops']:.2e} FLOPs, "
-                 f"{totals['hours']:.2f} hours of training at the measured throughput "
-                 f"({throughput.path.name}), evaluation not included")
+                 f"{totals['hours']:.2f} hours of training at {throughput.describe()}, "
+                 "evaluation not included")
     return "\n".join(lines), totals

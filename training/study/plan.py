@@ -106,6 +106,10 @@ class Plan:
     results: Path
     runs: Path
     experiments: dict[str, Experiment]
+    # For a machine not measured yet (a GPU plan): the model-FLOP rate the dry run assumes
+    # and the words that say what it is; None: the throughput benchmark's measurements.
+    assumed_flops_per_second: float | None = None
+    assumed_device: str = ""
 
 
 _EXPERIMENT_KEYS = {"base", "axes", "choose", "compute", "tokens", "overrides", "cooldown_fraction",
@@ -119,7 +123,13 @@ def load_plan(path: str | Path) -> Plan:
     unknown = sorted(set(raw) - {"study", "axes", "experiment"})
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {', '.join(unknown)}; a plan has study, axes, experiment")
-    study = raw.get("study", {})
+    study = dict(raw.get("study", {}))
+    unknown = sorted(set(study) - {"results", "runs", "assumed_flops_per_second", "assumed_device"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) study.{', study.'.join(unknown)}")
+    assumed = study.get("assumed_flops_per_second")
+    if assumed is not None and (not isinstance(assumed, (int, float)) or assumed <= 0):
+        raise ConfigError(f"{path}: study.assumed_flops_per_second must be a positive number")
     axes = {name: _axis(name, table, path) for name, table in raw.get("axes", {}).items()}
     experiments = {name: _experiment(name, table, axes, path)
                    for name, table in raw.get("experiment", {}).items()}
@@ -131,7 +141,8 @@ def load_plan(path: str | Path) -> Plan:
                 raise ConfigError(f"{path}: experiment.{experiment.name}.choose.{axis} names {source!r}, "
                                   "which must be an experiment listed before it")
     return Plan(path, REPO_ROOT / study.get("results", "results/study"),
-                REPO_ROOT / study.get("runs", "runs/study"), experiments)
+                REPO_ROOT / study.get("runs", "runs/study"), experiments,
+                None if assumed is None else float(assumed), study.get("assumed_device", ""))
 
 
 def _axis(name: str, table: Any, path: Path) -> Axis:

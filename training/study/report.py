@@ -282,8 +282,6 @@ def _published_rows(fits: SizeSweepFits) -> list[dict]:
          PUBLISHED["codex"]["N_c"], PUBLISHED["codex"]["source"], estimate(lambda f: f.final_pure_power_law.N_c)),
         ("Kaplan L(N): alpha_N, pure form, final points", PUBLISHED["kaplan"]["alpha_N"], PUBLISHED["kaplan"]["source"],
          estimate(lambda f: f.final_pure_power_law.alpha)),
-        ("L(N) = E + A / N^alpha: alpha, final points (beside Kaplan's alpha_N)", PUBLISHED["kaplan"]["alpha_N"],
-         PUBLISHED["kaplan"]["source"], estimate(lambda f: f.final_power_law.alpha)),
         ("L(N, D): alpha", h["alpha"], h["source"], estimate(lambda f: f.loss_surface.alpha)),
         ("L(N, D): beta", h["beta"], h["source"], estimate(lambda f: f.loss_surface.beta)),
         ("N_opt ~ C^a from L(N, D): a = beta / (alpha + beta)", a_pub, h["source"] + ", from alpha and beta",
@@ -324,7 +322,9 @@ def _fixed(x, digits: int = 4) -> str:
 def _count(x) -> str:
     if x is None:
         return "–"
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+    if abs(x) >= 1e15:
+        return f"{x:.3g}"
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(x) >= scale:
             return f"{x / scale:.3g}{suffix}"
     return f"{x:.0f}"
@@ -352,8 +352,14 @@ def _side_by_side(fits: dict[str, object], names: list[str]) -> list[list[str]]:
             for name in names]
 
 
-def _not_fitted(fits: dict[str, object]) -> list[str]:
-    return [f"- {COUNT_NAMES[c]}: not fitted: {fits[c]}" for c in PARAMETER_COUNTS if isinstance(fits[c], str)]
+def _fit_table(fits: dict[str, object], names: list[str], extra_rows: list[list[str]] = ()) -> list[str]:
+    """The estimates `names` side by side per count, after a line for each count not fitted."""
+    lines = [f"- {COUNT_NAMES[c]}: not fitted: {fits[c]}" for c in PARAMETER_COUNTS if isinstance(fits[c], str)]
+    if lines:
+        lines.append("")
+    if any(not isinstance(f, str) for f in fits.values()):
+        lines += _table(["", *COUNT_NAMES.values()], _side_by_side(fits, names) + list(extra_rows))
+    return lines
 
 
 def _points_table(points: list[dict]) -> list[str]:
@@ -435,17 +441,20 @@ def _legend(ax) -> None:
 def _figure_loss_vs_parameters(fits: SizeSweepFits, figures_dir: Path) -> list[str]:
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    losses = [_eval(p, "test_bpb") for p in fits.points]
+    margin = 0.1 * (max(losses) - min(losses)) or 0.05 * max(losses)
     for ax, count in zip(axes, PARAMETER_COUNTS):
         for colour, budget in zip(_colours(len(fits.budgets)), fits.budgets):
             columns = point_arrays([_loss_point(p) for p in budget["members"]], count)
             ax.scatter(columns["n"], columns["loss"], color=colour, s=18, label=budget["label"], zorder=3)
             fit = fits.by_count[count].power_law[budget["label"]]
-            if not isinstance(fit, str):
-                grid = np.geomspace(columns["n"].min() / 1.5, columns["n"].max() * 1.5, 100)
+            if not isinstance(fit, str):  # over the sampled sizes only: the band is wild beyond them
+                grid = np.geomspace(columns["n"].min(), columns["n"].max(), 100)
                 low, high = fit.predict_interval(grid)
                 ax.plot(grid, fit.predict(grid), color=colour, lw=1)
                 ax.fill_between(grid, low, high, color=colour, alpha=0.2, lw=0)
         ax.set_xscale("log")
+        ax.set_ylim(min(losses) - margin, max(losses) + margin)
         ax.set_xlabel(f"parameters ({COUNT_NAMES[count]})")
         ax.set_ylabel("test bits per byte")
         ax.set_title(f"L(N) = E + A / N^alpha per budget, 95% band ({COUNT_NAMES[count]})", fontsize=9)
@@ -588,26 +597,18 @@ def _size_sweep_section(points: list[dict], fits: SizeSweepFits, figures: list[s
         per_count = {c: fits.by_count[c].power_law[budget["label"]] for c in PARAMETER_COUNTS}
         compute = f", {budget['compute']:.3g} FLOPs" if budget["compute"] is not None else ""
         lines += [f"**{budget['label']}**{compute}: {budget['points']} points, {budget['sizes']} sizes", ""]
-        lines += _not_fitted(per_count)
-        if any(not isinstance(f, str) for f in per_count.values()):
-            lines += ["", *_table(["", *COUNT_NAMES.values()], _side_by_side(per_count, ["E", "A", "alpha"]))]
-        else:
-            lines += [""]
+        lines += _fit_table(per_count, ["E", "A", "alpha"])
 
     final = {c: fits.by_count[c].final_power_law for c in PARAMETER_COUNTS}
     pure = {c: fits.by_count[c].final_pure_power_law for c in PARAMETER_COUNTS}
-    lines += [f"### L(N) over the final points ({len(fits.final)}: each model at its largest budget)", ""]
-    lines += _not_fitted(final) + _not_fitted(pure)
-    pure_rows = [[f"{r[0]} (L = (N / N_c)^-alpha)", *r[1:]] for r in _side_by_side(pure, ["N_c", "alpha"])]
-    rows = _side_by_side(final, ["E", "A", "alpha"]) + pure_rows
-    lines += ["", *_table(["", *COUNT_NAMES.values()], rows)]
+    lines += [f"### L(N) over the final points ({len(fits.final)}: each model at its largest budget)", "",
+              "L(N) = E + A / N^alpha:", "", *_fit_table(final, ["E", "A", "alpha"]),
+              "L(N) = (N / N_c)^-alpha, the form of Kaplan et al. and Codex:", "", *_fit_table(pure, ["N_c", "alpha"])]
 
     surface = {c: fits.by_count[c].loss_surface for c in PARAMETER_COUNTS}
     lines += [f"### L(N, D) = E + A / N^alpha + B / D^beta over all {len(fits.points)} points", ""]
-    lines += _not_fitted(surface)
+    lines += _fit_table(surface, ["E", "A", "alpha", "B", "beta", "a", "b"])
     if any(not isinstance(f, str) for f in surface.values()):
-        lines += ["", *_table(["", *COUNT_NAMES.values()],
-                              _side_by_side(surface, ["E", "A", "alpha", "B", "beta", "a", "b"]))]
         lines += ["a = beta / (alpha + beta) and b = alpha / (alpha + beta) are the exponents of N_opt(C) and "
                   "D_opt(C) the surface implies with C = 6 N D. At each budget:", ""]
         rows = []
@@ -630,13 +631,11 @@ def _size_sweep_section(points: list[dict], fits: SizeSweepFits, figures: list[s
                     rows) if rows else ["No point has labels.compute.", ""]
     iso = {c: fits.by_count[c].isoflop for c in PARAMETER_COUNTS}
     lines += ["### Compute-optimal exponents from the IsoFLOP minima: N_opt = k_N C^a, D_opt = k_D C^b", ""]
-    lines += _not_fitted(iso)
+    dropped = ["bootstrap replicates dropped (no minimum)",
+               *("–" if isinstance(iso[c], str) else f"{iso[c].failed_bootstraps} of {iso[c].bootstraps}"
+                 for c in PARAMETER_COUNTS)]
+    lines += _fit_table(iso, ["a", "b", "n_coefficient", "tokens_coefficient", "tokens_per_parameter"], [dropped])
     if any(not isinstance(f, str) for f in iso.values()):
-        rows = _side_by_side(iso, ["a", "b", "n_coefficient", "tokens_coefficient", "tokens_per_parameter"])
-        rows.append(["bootstrap replicates dropped (no minimum)",
-                     *("–" if isinstance(iso[c], str) else f"{iso[c].failed_bootstraps} of {iso[c].bootstraps}"
-                       for c in PARAMETER_COUNTS)])
-        lines += ["", *_table(["", *COUNT_NAMES.values()], rows)]
         lines += ["Only budgets whose minimum lies within their sizes (status ok) enter. Intervals: residual "
                   "bootstrap with the budgets' residuals pooled; \"no interval\" where no budget has more than "
                   "three sizes.", ""]
@@ -649,7 +648,7 @@ def _published_section(rows: list[dict]) -> list[str]:
     def cell(ours: dict | None) -> str:
         if ours is None:
             return "not fitted"
-        return f"{_estimate(Estimate(ours['value'], ours['low'], ours['high']))} (x{ours['ratio_to_published']:.2g})"
+        return f"{_estimate(Estimate(ours['value'], ours['low'], ours['high']))} (x{_g(ours['ratio_to_published'])})"
 
     body = [[r["quantity"], _g(r["published"]), r["source"], *(cell(r["ours"][c]) for c in PARAMETER_COUNTS)]
             for r in rows]
