@@ -48,9 +48,11 @@ def run_command(plan_path: str, only: str | None, dry_run: bool) -> None:
 @study.command("report")
 @click.option("--results", "results_dir", default=str(REPO_ROOT / "results" / "study"), show_default=True,
               type=click.Path(file_okay=False), help="The study's results folder.")
-def report_command(results_dir: str) -> None:
+@click.option("--bootstraps", default=400, show_default=True, type=click.IntRange(min=20),
+              help="Resamples behind every 95% interval.")
+def report_command(results_dir: str, bootstraps: int) -> None:
     """Write REPORT.md, fits.json and the figures from the result files."""
     from pycodesmall.training.study.report import write_report
     results = Path(results_dir)
-    write_report(results, results / "REPORT.md")
+    write_report(results, results / "REPORT.md", bootstraps=bootstraps)
     click.echo(str(results / "REPORT.md"))

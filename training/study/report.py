@@ -189,7 +189,13 @@ def _budgets(points: list[dict]) -> list[dict]:
         budgets.append({"label": label, "compute": computes[0] if len(computes) == 1 else None,
                         "computes": computes, "points": len(group), "sizes": len({_size(p) for p in group}),
                         "members": group})
-    return sorted(budgets, key=lambda b: (b["compute"] is None, b["compute"] or 0.0, b["label"]))
+
+    def order(b):  # by the budget's FLOPs, else by its tokens (a plan's budgets of kind "tokens")
+        tokens = [t for p in b["members"] if (t := _value(_labels(p).get("tokens"))) is not None]
+        size = b["compute"] if b["compute"] is not None else min(tokens) if tokens else math.inf
+        return b["compute"] is None, size, b["label"]
+
+    return sorted(budgets, key=order)
 
 
 def fit_size_sweep(points: list[dict], *, bootstraps: int = 1000, seed: int = 0) -> SizeSweepFits:
