@@ -1,6 +1,8 @@
 import ast
 import textwrap
 
+import pytest
+
 from pycodesmall.training.evaluation.code_measures import (compile_status, idiom_counts,
                                                            imported_modules, measure_code,
                                                            module_resolves, pep8_violations)
@@ -60,3 +62,15 @@ def test_measure_code_records_everything_for_valid_code_and_only_status_otherwis
     assert measures["unresolved_imports"] == ["nope_xyz"]
     assert measures["idioms"]["comprehensions"] == 1
     assert measure_code("def f(:\n") == {"compile": "syntax_error", "lines": 1}
+
+
+def test_syntax_rates_of_samples_cut_at_the_token_cap_are_also_given_without_them():
+    from pycodesmall.training.evaluation.tasks.functional import summarise_code
+    measures = [measure_code("def f():\n    return 1\n"),      # ended on its own, valid
+                measure_code("def f():\n    if x:\n"),         # cut by the cap mid-block
+                measure_code("def f():\nreturn 1\n")]          # ended on its own, broken
+    summary = summarise_code(measures, [False, True, False])
+    assert summary["indentation_error_rate"] == pytest.approx(2 / 3)
+    assert summary["cut_by_length_rate"] == pytest.approx(1 / 3)
+    ended = summary["ended_on_their_own"]
+    assert ended["samples"] == 2 and ended["compile_rate"] == 0.5 and ended["indentation_error_rate"] == 0.5

@@ -62,16 +62,19 @@ def evaluate_functional(name: str, problems: list[Problem], generate: Generate,
     return score_functional(name, problems, completions, outcomes)
 
 
-def summarise_code(measures: list[dict]) -> dict:
+def summarise_code(measures: list[dict], cut_by_length: list[bool] | None = None) -> dict:
     """Aggregates of `measure_code` results: rates over all samples, the rest over the
-    samples that compile."""
+    samples that compile. With `cut_by_length` (one flag per sample: generation stopped at
+    its token cap), also the syntax rates of the samples that ended on their own under
+    "ended_on_their_own": a completion cut mid-block is an IndentationError or SyntaxError
+    of the cap, not of the model's Python."""
     total = len(measures)
     valid = [m for m in measures if m["compile"] == "valid"]
     statuses = Counter(m["compile"] for m in measures)
     imports = [name for m in valid for name in m["imports"]]
     unresolved = [name for m in valid for name in m["unresolved_imports"]]
     lines = sum(m["lines"] for m in valid)
-    return {
+    summary = {
         "samples": total,
         "compile_rate": len(valid) / total if total else 0.0,
         "indentation_error_rate": (statuses["indentation_error"] + statuses["tab_error"]) / total
@@ -85,6 +88,12 @@ def summarise_code(measures: list[dict]) -> dict:
         "idioms_per_sample": {idiom: sum(m["idioms"][idiom] for m in valid) / len(valid)
                               for idiom in IDIOMS} if valid else None,
     }
+    if cut_by_length is not None:
+        ended = summarise_code([m for m, cut in zip(measures, cut_by_length) if not cut])
+        summary["cut_by_length_rate"] = sum(cut_by_length) / total if total else 0.0
+        summary["ended_on_their_own"] = {key: ended[key] for key in (
+            "samples", "compile_rate", "indentation_error_rate", "tab_error_rate")}
+    return summary
 
 
 def score_functional(name: str, problems: list[Problem], completions: list[list[Sample]],
@@ -114,16 +123,24 @@ def score_functional(name: str, problems: list[Problem], completions: list[list[
         values = [pass_at_k(count, passed, k) for count, passed in per_problem]
         summary[f"pass@{k}"] = sum(values) / len(values)
         summary[f"pass@{k}_ci95"] = list(bootstrap_interval(values))
-    categories = Counter(sample["category"] for sample in samples)
-    summary["categories"] = {category: categories[category] / len(samples) if samples else 0.0
-                             for category in CATEGORIES}
+    summary["categories"] = _category_rates(samples)
+    # The same over the samples that ended on their own: a sample cut at the token cap
+    # fails to compile because it was cut.
+    summary["categories_ended_on_their_own"] = _category_rates(
+        [sample for sample in samples if sample["finish_reason"] != "length"])
     summary["defines_entry_point_rate"] = (
         sum(sample["defines_entry_point"] for sample in samples) / len(samples) if samples else 0.0)
-    summary["code"] = summarise_code([sample["code"] for sample in samples])
+    summary["code"] = summarise_code([sample["code"] for sample in samples],
+                                     [sample["finish_reason"] == "length" for sample in samples])
     summary["generation"] = generation_summary(completions)
     summary["isolation"] = sorted({_describe(outcome.isolation) for outcome in outcomes
                                    if outcome.isolation is not None})
     return TaskResult(name, summary, samples)
+
+
+def _category_rates(samples: list[dict]) -> dict:
+    categories = Counter(sample["category"] for sample in samples)
+    return {category: categories[category] / len(samples) if samples else 0.0 for category in CATEGORIES}
 
 
 def _describe(isolation: dict) -> str:

@@ -93,19 +93,22 @@ def evaluate(config, generate: Generate, scorer=None) -> TaskResult:
     sources, samples = {}, []
     for source, prompts in _prompt_sources(config).items():
         completions = generate([prompt.request for prompt in prompts], config.sampling)
-        measures = []
+        measures, cut = [], []
         for prompt, prompt_completions in zip(prompts, completions):
             for index, completion in enumerate(prompt_completions):
                 code = measure_code(prompt.request.prompt + completion.text)
                 measures.append(code)
+                cut.append(completion.finish_reason == "length")
                 samples.append({"source": source, "origin": prompt.origin, "sample": index,
                                 "completion": completion.text, **completion.record(),
                                 "code": code})
-        sources[source] = {"functions": len(prompts), **summarise_code(measures),
+        sources[source] = {"functions": len(prompts), **summarise_code(measures, cut),
                            "generation": generation_summary(completions)}
-    overall = summarise_code([sample["code"] for sample in samples])
+    overall = summarise_code([sample["code"] for sample in samples],
+                             [sample["finish_reason"] == "length" for sample in samples])
     summary = {"functions": sum(s["functions"] for s in sources.values()),
-               **{key: overall[key] for key in ("samples", "compile_rate",
-                                                "indentation_error_rate", "tab_error_rate")},
+               **{key: overall[key] for key in ("samples", "compile_rate", "indentation_error_rate",
+                                                "tab_error_rate", "cut_by_length_rate",
+                                                "ended_on_their_own")},
                "sources": sources}
     return TaskResult("syntax", summary, samples)
