@@ -29,7 +29,7 @@ def humaneval_result(model="tiny/model"):
                     "pep8_violations": 2, "idioms": dict.fromkeys(
                         ["comprehensions", "generator_expressions", "decorators",
                          "context_managers", "f_strings", "generator_functions"], 1)},
-                   {"compile": "tab_error", "lines": 3}]),
+                   {"compile": "tab_error", "lines": 3}], cut_by_length=[False, True]),
                "isolation": []}
     return build_result(TaskResult("humaneval", summary, [{"task_id": "HumanEval/0"}]),
                         run_record(EvalConfig(n=10, temperature=0.8, workers=3)), model, "indent-1024", 12.5)
@@ -58,8 +58,9 @@ def test_report_renders_tables_from_results():
     assert "| tiny/model | humaneval | 2 | 10 | 25.0 [10.0, 40.0] | 50.0 [0.0, 100.0] | – |" in text
     assert ("| tiny/model | humaneval | 25.0 | 0.0 | 5.0 | 10.0 | 0.0 | 0.0 | 0.0 | 60.0 | 0.0 "
             "| 0.0 |") in text
-    # 2 samples: one compiles, one TabError; 2 PEP 8 violations over 4 lines.
-    assert "| tiny/model | humaneval | 2 | 50.0 | 50.0 | 50.0 | 100.0 | 0.500 | 1.00 |" in text
+    # 2 samples: one compiles, one TabError cut at the token cap; 2 PEP 8 violations over 4 lines.
+    assert ("| tiny/model | humaneval | 2 | 50.0 | 50.0 | 100.0 | 50.0 | 0.0 | 50.0 | 100.0 | 0.500 "
+            "| 1.00 |") in text
     assert "## Line completion" not in text  # no such results, no such table
 
 

@@ -53,8 +53,11 @@ def _functional(results: list[dict]) -> list[str]:
 
 def _code_rows(model: str, label: str, code: dict) -> list[str]:
     idioms = code["idioms_per_sample"] or {}
-    return [model, label, str(code["samples"]), _percent(code["compile_rate"]),
-            _percent(code["indentation_error_rate"]), _percent(code["tab_error_rate"]),
+    ended = code.get("ended_on_their_own") or {}  # absent from results before it was measured
+    return [model, label, str(code["samples"]), _percent(code.get("cut_by_length_rate")),
+            _percent(code["compile_rate"]), _percent(ended.get("compile_rate")),
+            _percent(code["indentation_error_rate"]), _percent(ended.get("indentation_error_rate")),
+            _percent(code["tab_error_rate"]),
             _percent(code["import_resolution_rate"]), _number(code["pep8_violations_per_line"]),
             *(_number(idioms.get(idiom), 2) for idiom in IDIOMS)]
 
@@ -69,8 +72,9 @@ def _code_measures(results: list[dict]) -> list[str]:
                      for source, summary in r["summary"]["sources"].items()]
     if not rows:
         return []
-    header = ["model", "task", "samples", "compiles %", "IndentationError+TabError %",
-              "TabError %", "imports resolved %", "PEP 8 per line",
+    header = ["model", "task", "samples", "cut at the token cap %", "compiles %",
+              "compiles % (ended on their own)", "IndentationError+TabError %",
+              "IndentationError+TabError % (ended on their own)", "TabError %", "imports resolved %", "PEP 8 per line",
               *(f"{idiom.replace('_', ' ')} per sample" for idiom in IDIOMS)]
     return ["## Generated code: syntax, indentation, imports, style and idioms",
             _table(header, rows)]
