@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 
 from pycodesmall import hub
 from pycodesmall.errors import ConfigError
-from pycodesmall.pretrained import CodeModel
+from pycodesmall.pretrained import CodeModel, available_memory
 from pycodesmall.runtime import SamplingParams, StopRules
 from pycodesmall.runtime.speculative import PromptLookup
 from pycodesmall.tokenizer import PythonTokenizer
@@ -54,7 +55,8 @@ def load(name: str | None = None, revision: str | None = None, device: str = "au
     """
     name = name or hub.DEFAULT_MODEL
     directory = hub.resolve(name, revision)
-    return CodeModel.from_directory(directory, name=str(name), device=device, backend=backend)
+    return CodeModel.from_directory(directory, name=str(name), device=device, backend=backend,
+                                    require_checksum=hub.is_released(name))
 
 
 _default_models: dict[str, CodeModel] = {}
@@ -127,16 +129,31 @@ def complete_batch(
     should_cancel: Callable[[], bool] | None = None,
 ) -> list[list[Completion]]:
     """`complete` for several prompts decoded as one batch; returns n completions per prompt."""
-    model = _model_for(model)
+    if isinstance(prefixes, str):
+        raise ConfigError("complete_batch takes a list of prefixes; complete() takes one")
+    prefixes = list(prefixes)
+    if not prefixes:
+        raise ConfigError("give at least one prompt")
     suffixes = list(suffixes) if suffixes is not None else [""] * len(prefixes)
     if len(suffixes) != len(prefixes):
         raise ConfigError("give one suffix per prefix")
-    if max_new_tokens < 1 or n < 1:
-        raise ConfigError("max_new_tokens and n must be at least 1")
+    if isinstance(stop, str):
+        stop = (stop,)
+    for name, value in (("n", n), ("max_new_tokens", max_new_tokens)):
+        if not (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1):
+            raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+    for index, (prefix, suffix) in enumerate(zip(prefixes, suffixes)):
+        which = "" if len(prefixes) == 1 else f" {index + 1}"
+        _check_text(f"prefix{which}", prefix)
+        _check_text(f"suffix{which}", suffix)
+    for text in stop:
+        _check_text("stop", text)
+    sampling = SamplingParams(temperature, top_k, top_p, seed, repetition_penalty)
+    StopRules(max_lines=max_lines)  # checks max_lines before a model is loaded
+    model = _model_for(model)
     if max_new_tokens >= model.context_length:
         raise ConfigError(f"max_new_tokens {max_new_tokens} leaves no room for the prompt in "
                           f"this model's {model.context_length}-token context")
-    sampling = SamplingParams(temperature, top_k, top_p, seed, repetition_penalty)
     tok = model.tokenizer
     prompts, detokenizers, rules, first_tokens, cut = [], [], [], [], []
     for prefix, suffix in zip(prefixes, suffixes):
@@ -149,6 +166,7 @@ def complete_batch(
         detokenizers.append(lambda prompt=prompt: tok.continuation_decoder(prompt.state, prompt.healed))
         rules.append(StopRules(line_prefix=prefix.rsplit("\n", 1)[-1], block_end=stop_at_block_end,
                                max_lines=max_lines, stop_strings=tuple(stop)))
+    _check_memory(model, len(prompts) * n, max(map(len, prompts)) + max_new_tokens)
     if any(cut):
         warnings.warn(f"{sum(1 for c in cut if c)} prompt(s) cut by up to {max(cut)} tokens to "
                       f"leave {max_new_tokens} new tokens in the {model.context_length}-token "
@@ -171,6 +189,34 @@ def complete_batch(
             row.append(completion)
         results.append(row)
     return results
+
+
+def _check_text(what: str, text: object) -> None:
+    """Prompts are text that UTF-8 can encode: a lone surrogate (from a bad decode upstream,
+    or `surrogateescape`) would otherwise fail deep inside the tokenizer."""
+    if not isinstance(text, str):
+        raise ConfigError(f"{what} must be a string, got {type(text).__name__}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ConfigError(f"{what} is not valid Unicode: a lone surrogate {text[e.start]!r} at "
+                          f"character {e.start}") from None
+
+
+def _check_memory(model: CodeModel, rows: int, length: int) -> None:
+    """Refuse a request whose key/value cache and logits cannot fit in the memory that is
+    free now, before any of it is allocated: `n=200000` would otherwise allocate until the
+    machine gives out."""
+    c = model.config
+    element = 2 if model.device.type == "cuda" else 4  # bf16 or fp16 on GPUs, fp32 on CPUs
+    cache = rows * c.num_hidden_layers * 2 * c.num_key_value_heads * c.head_dim * length * element
+    logits = rows * c.vocab_size * 4 * 4  # fp32 logits and the copies sampling makes of them
+    available = available_memory(model.device)
+    if available is not None and cache + logits > available:
+        raise ConfigError(
+            f"{rows} sequences of up to {length} tokens need about {(cache + logits) / 2**30:.1f} GiB "
+            f"for their key/value cache and logits, more than the {available / 2**30:.1f} GiB "
+            f"available on {model.device}: ask for fewer completions (n), prompts or max_new_tokens")
 
 
 def _lookup_for(model: CodeModel) -> PromptLookup | None:
@@ -200,11 +246,14 @@ def encode_request(tok: PythonTokenizer, prefix: str, suffix: str, budget: int) 
     """The one encoding of (prefix, suffix) for generation, at most `budget` tokens.
 
     Without a suffix the prompt is the prefix, healed when it ends mid-token (see
-    `PythonTokenizer.heal`). With one it is fill-in-the-middle in PSM order,
-    `<fim_prefix> prefix <fim_suffix> suffix <fim_middle>`, encoded as training cuts a
-    document (`PythonTokenizer.encode_infill`); no healing, as the cursor is mid-prompt.
-    Too long a prompt loses its oldest tokens (with a suffix, the end of the suffix first
-    when the suffix takes more than a third).
+    `PythonTokenizer.heal`). With one it is fill-in-the-middle in SPM order,
+    `<fim_prefix> <fim_suffix> suffix <fim_middle> prefix`, so the middle continues the
+    prefix directly, encoded as training cuts a document (`PythonTokenizer.encode_infill`);
+    no healing, as the cursor is mid-prompt. The models train on both orders; SPM is the
+    one they infill with (benchmarks/fim_order.py: on held-out spans the bundled model
+    needs 0.12 fewer bits per byte for the middle in SPM than in PSM, and PSM does no
+    better than ignoring the suffix). Too long a prompt loses its oldest tokens (with a
+    suffix, the end of the suffix first when the suffix takes more than a third).
     """
     if not suffix:
         ids, state = tok.encode_prompt(prefix)
@@ -220,5 +269,5 @@ def encode_request(tok: PythonTokenizer, prefix: str, suffix: str, budget: int) 
     if total > room:
         suffix_ids = suffix_ids[: max(room // 3, room - len(prefix_ids))]
         prefix_ids = prefix_ids[len(prefix_ids) - (room - len(suffix_ids)):]
-    ids = [tok.fim_prefix_id, *prefix_ids, tok.fim_suffix_id, *suffix_ids, tok.fim_middle_id]
+    ids = [tok.fim_prefix_id, tok.fim_suffix_id, *suffix_ids, tok.fim_middle_id, *prefix_ids]
     return PromptIds(ids, state, "", None, max(0, total - room))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import sys
 import time
 
@@ -31,17 +32,54 @@ def main() -> None:
     """Small language models for Python code."""
 
 
+def _finite(ctx, param, value):
+    """FloatRange lets nan through (every comparison with nan is false)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
+
+
+def _utf8_text(ctx, param, value):
+    """Arguments arrive decoded with `surrogateescape`: bytes that were not UTF-8 become lone
+    surrogates, which must not reach the tokenizer."""
+    if value is not None:
+        _require_utf8(value, param.human_readable_name if param.param_type_name == "argument"
+                      else param.opts[0])
+    return value
+
+
+def _require_utf8(text: str, what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        char = ord(text[e.start])
+        byte = f"byte {char - 0xDC00:#04x}" if 0xDC80 <= char <= 0xDCFF else f"U+{char:04X}"
+        raise click.UsageError(f"{what} is not valid UTF-8 ({byte} at character {e.start})") from None
+
+
+def _read_utf8(file_) -> str:
+    data = file_.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise click.UsageError(f"{file_.name} is not UTF-8 (byte {data[e.start]:#04x} at line {line}, "
+                               f"column {column}): save it as UTF-8, the encoding of Python source") from None
+
+
 @main.command()
-@click.argument("prompt", required=False)
-@click.option("--file", "file_", type=click.File("r"), help="Read the prompt from a file ('-' for stdin).")
-@click.option("--suffix", default="", help="Code after the cursor (fill-in-the-middle).")
+@click.argument("prompt", required=False, callback=_utf8_text)
+@click.option("--file", "file_", type=click.File("rb"), help="Read the prompt from a file ('-' for stdin).")
+@click.option("--suffix", default="", callback=_utf8_text, help="Code after the cursor (fill-in-the-middle).")
 @click.option("--model", "-m", default=None, help="Released name, local directory or Hub repo id.")
 @click.option("--revision", default=None, help="Hub revision (commit, branch or tag).")
 @click.option("--max-new-tokens", default=64, show_default=True, type=click.IntRange(min=1))
 @click.option("--max-lines", default=None, type=click.IntRange(min=1), help="Stop after this many lines.")
-@click.option("--temperature", "-t", default=0.0, show_default=True, type=click.FloatRange(min=0))
-@click.option("--top-p", default=None, type=click.FloatRange(0, 1, min_open=True))
-@click.option("--seed", default=None, type=int)
+@click.option("--temperature", "-t", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              callback=_finite)
+@click.option("--top-p", default=None, type=click.FloatRange(0, 1, min_open=True), callback=_finite)
+@click.option("--seed", default=None, type=click.IntRange(0, 2**64 - 1))
 @click.option("-n", "num", default=1, show_default=True, type=click.IntRange(min=1), help="Number of completions.")
 @click.option("--backend", default="auto", show_default=True, type=BACKEND_CHOICES)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
@@ -55,7 +93,7 @@ def complete(prompt, file_, suffix, model, revision, max_new_tokens, max_lines, 
 
     if (prompt is None) == (file_ is None):
         raise click.UsageError("give either PROMPT or --file")
-    text = file_.read() if file_ is not None else prompt
+    text = _read_utf8(file_) if file_ is not None else prompt
     started = time.perf_counter()
     loaded = api.load(model, revision=revision, device=device, backend=backend)
     loaded_at = time.perf_counter()

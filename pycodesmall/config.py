@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,9 @@ from typing import Any
 from pycodesmall.errors import ConfigError
 
 __all__ = ["ModelConfig", "PRESETS"]
+
+# A config.json is well under 1 KiB; anything this large is not one (and is not read whole).
+MAX_CONFIG_BYTES = 1 << 20
 
 
 @dataclass
@@ -38,13 +42,25 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.num_key_value_heads is None:
             self.num_key_value_heads = self.num_attention_heads
-        if self.intermediate_size is None:
+        if self.intermediate_size is None and _is_int(self.hidden_size):
             self.intermediate_size = _round_up(int(8 * self.hidden_size / 3), 64)
         problems = []
         for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
                      "num_key_value_heads", "intermediate_size", "max_position_embeddings"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) <= 0:
+            if not _is_int(getattr(self, name)) or getattr(self, name) <= 0:
                 problems.append(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        for name in ("rope_theta", "rms_norm_eps"):
+            value = getattr(self, name)
+            if not (_is_real(value) and math.isfinite(value) and value > 0):
+                problems.append(f"{name} must be a positive finite number, got {value!r}")
+        if not isinstance(self.tie_word_embeddings, bool):
+            problems.append(f"tie_word_embeddings must be true or false, got {self.tie_word_embeddings!r}")
+        if self.sliding_window is not None and not (_is_int(self.sliding_window) and self.sliding_window > 0):
+            problems.append(f"sliding_window must be a positive integer or null, got {self.sliding_window!r}")
+        for name in ("bos_token_id", "eos_token_id", "pad_token_id"):
+            value = getattr(self, name)
+            if value is not None and not (_is_int(value) and value >= 0):
+                problems.append(f"{name} must be a token id (an integer >= 0) or null, got {value!r}")
         if not problems:
             if self.hidden_size % self.num_attention_heads:
                 problems.append(
@@ -56,8 +72,6 @@ class ModelConfig:
                 problems.append(
                     f"num_attention_heads {self.num_attention_heads} is not a multiple of "
                     f"num_key_value_heads {self.num_key_value_heads}")
-        if self.sliding_window is not None and self.sliding_window <= 0:
-            problems.append(f"sliding_window must be positive or None, got {self.sliding_window}")
         if problems:
             raise ConfigError("invalid model config: " + "; ".join(problems))
 
@@ -104,6 +118,8 @@ class ModelConfig:
 
     @classmethod
     def from_hf_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+        """A config from a `config.json` object; every value is checked (types and ranges),
+        so that a bad file fails here, not at the first forward pass or in an exporter."""
         model_type = d.get("model_type", "llama")
         if model_type not in ("llama", "mistral"):
             raise ConfigError(f"unsupported model_type {model_type!r}: expected 'llama' or 'mistral'")
@@ -112,17 +128,24 @@ class ModelConfig:
         if d.get("attention_bias") or d.get("mlp_bias"):
             raise ConfigError("bias terms are not supported")
         rope_scaling = d.get("rope_scaling")
-        if rope_scaling and rope_scaling.get("rope_type", rope_scaling.get("type")) != "default":
-            raise ConfigError(f"rope_scaling {rope_scaling!r} is not supported")
+        if rope_scaling is not None and not (
+                isinstance(rope_scaling, dict)
+                and rope_scaling.get("rope_type", rope_scaling.get("type", "default")) == "default"):
+            raise ConfigError(f"rope_scaling {rope_scaling!r} is not supported: only null "
+                              "(plain rotary embeddings)")
+        rope_parameters = d.get("rope_parameters") or {}
+        if not isinstance(rope_parameters, dict):
+            raise ConfigError(f"rope_parameters must be an object, got {rope_parameters!r}")
         fields = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in d.items() if k in fields}
-        head_dim = d.get("head_dim")
-        if head_dim is not None and head_dim != d.get("hidden_size", 0) // d.get("num_attention_heads", 1):
-            raise ConfigError(f"head_dim {head_dim} must equal hidden_size / num_attention_heads")
-        rope_parameters = d.get("rope_parameters") or {}
         if "rope_theta" not in kwargs and "rope_theta" in rope_parameters:
             kwargs["rope_theta"] = rope_parameters["rope_theta"]
-        return cls(**kwargs)
+        config = cls(**kwargs)
+        head_dim = d.get("head_dim")
+        if head_dim is not None and (not _is_int(head_dim) or head_dim != config.head_dim):
+            raise ConfigError(f"head_dim {head_dim!r} must equal hidden_size / num_attention_heads "
+                              f"({config.head_dim})")
+        return config
 
     def save(self, directory: str | Path) -> Path:
         path = Path(directory) / "config.json"
@@ -135,15 +158,28 @@ class ModelConfig:
         if path.is_dir():
             path = path / "config.json"
         try:
-            data = json.loads(path.read_text())
+            with open(path, "rb") as f:
+                raw = f.read(MAX_CONFIG_BYTES + 1)
         except FileNotFoundError:
             raise ConfigError(f"no config.json at {path}") from None
-        except json.JSONDecodeError as e:
+        except OSError as e:
+            raise ConfigError(f"cannot read {path}: {e.strerror or e}") from None
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path} is too large for a model config (over {MAX_CONFIG_BYTES >> 10} KiB)")
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{path} is not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start})") from None
+        except RecursionError:
+            raise ConfigError(f"{path} is not a model config: its JSON is nested too deeply") from None
+        except ValueError as e:  # JSONDecodeError, and integers past Python's digit limit
             raise ConfigError(f"{path} is not valid JSON: {e}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path} must hold a JSON object")
         try:
             return cls.from_hf_dict(data)
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}") from None
         except TypeError as e:  # wrong value types reaching the dataclass
             raise ConfigError(f"{path}: {e}") from None
 
@@ -156,6 +192,14 @@ class ModelConfig:
         if unknown:
             raise ConfigError(f"unknown config keys: {', '.join(sorted(unknown))}")
         return cls(**{**PRESETS[name], **overrides})
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _round_up(x: int, multiple: int) -> int:

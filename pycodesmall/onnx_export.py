@@ -19,9 +19,8 @@ import torch
 
 from pycodesmall.config import ModelConfig
 from pycodesmall.errors import ConfigError, MissingExtraError
-from pycodesmall.model import Transformer
 from pycodesmall.onnx_graph import GRAPH_LAYOUT, OPSET, build_decoder
-from pycodesmall.weights import WEIGHTS_NAME, load_weights
+from pycodesmall.weights import WEIGHTS_NAME, load_model
 
 __all__ = ["export_onnx", "current_export", "default_out_dir", "onnx_path", "require_onnxruntime",
            "DTYPES", "QUANTIZATIONS"]
@@ -124,8 +123,7 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None, dtype:
                              extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         else:
             config = ModelConfig.from_file(model_dir / "config.json")
-            model = Transformer(config)
-            load_weights(model, model_dir / WEIGHTS_NAME)
+            model = load_model(config, model_dir / WEIGHTS_NAME)
             source = Path(tmp) / "built.onnx"
             onnx.save(build_decoder(model, DTYPES[dtype]), source)
             onnx.checker.check_model(str(source), full_check=True)

@@ -16,9 +16,9 @@ from pycodesmall.runtime import Engine
 from pycodesmall.runtime.prefix_reuse import PrefixReuse
 from pycodesmall.runtime.torch_backend import TorchBackend
 from pycodesmall.tokenizer import PythonTokenizer
-from pycodesmall.weights import WEIGHTS_NAME, load_weights, save_weights
+from pycodesmall.weights import WEIGHTS_NAME, load_model, save_weights
 
-__all__ = ["CodeModel", "pick_device", "BACKENDS"]
+__all__ = ["CodeModel", "pick_device", "available_memory", "BACKENDS"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,30 @@ def pick_device(device: str) -> torch.device:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' was asked for but CUDA is not available")
     return resolved
+
+
+def available_memory(device: torch.device) -> int | None:
+    """Bytes a new allocation on `device` can take now (within a cgroup's limit on Linux),
+    or None where that cannot be told."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return free + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+    found = []
+    try:
+        with open("/proc/meminfo") as f:
+            found += [int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        cgroup = Path("/sys/fs/cgroup")
+        limit = (cgroup / "memory.max").read_text().strip()
+        if limit != "max":
+            used = int((cgroup / "memory.current").read_text())
+            stat = dict(line.split() for line in (cgroup / "memory.stat").read_text().splitlines())
+            found.append(int(limit) - used + int(stat.get("inactive_file", 0)))  # page cache it can drop
+    except (OSError, ValueError):
+        pass
+    return max(0, min(found)) if found else None
 
 
 def _onnx_export_for(backend: str, source: Path | None, device: torch.device) -> Path | None:
@@ -117,16 +141,18 @@ class CodeModel:
 
     @classmethod
     def from_directory(cls, directory: str | Path, name: str | None = None, device: str = "auto",
-                       backend: str = "auto") -> "CodeModel":
+                       backend: str = "auto", require_checksum: bool = False) -> "CodeModel":
+        """Load a saved model; `require_checksum`: refuse weights without their checksum
+        file (released models carry one, see `pycodesmall.weights`)."""
         directory = Path(directory)
         config = ModelConfig.from_file(directory / "config.json")
         tokenizer = PythonTokenizer.from_file(directory / "tokenizer.json")
-        model = Transformer(config)
-        load_weights(model, directory / WEIGHTS_NAME)
+        model = load_model(config, directory / WEIGHTS_NAME, require_checksum)
         return cls(model, tokenizer, name or directory.name, device, backend, source=directory)
 
     def save_pretrained(self, directory: str | Path, dtype: torch.dtype | None = None) -> Path:
-        """Write config.json, model.safetensors and tokenizer.json; `load` reads them back."""
+        """Write config.json, model.safetensors (with its checksum) and tokenizer.json; `load`
+        reads them back."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         config = self.config

@@ -5,8 +5,11 @@ check what a user relies on after `pip install`: it loads without a network, fit
 wheel, and predicts held-out Python far better than chance.
 """
 
+import hashlib
 import json
 import math
+import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -55,3 +58,13 @@ def test_a_prompt_cut_after_a_colon_goes_on_to_the_next_line(bundled):
     # choose it although the prompt ends at "):" (the README's quick start).
     result = pycodesmall.complete("def fibonacci(n):", model=bundled, max_new_tokens=8)
     assert result.raw_text.startswith("\n")
+
+
+def test_the_bundled_weights_carry_their_checksum_and_the_wheel_ships_every_file():
+    directory = hub.bundled_path(hub.DEFAULT_MODEL)
+    digest, name = (directory / "model.safetensors.sha256").read_text().split()
+    assert name == "model.safetensors"
+    assert digest == hashlib.sha256((directory / name).read_bytes()).hexdigest()
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    for f in directory.iterdir():
+        assert any(fnmatch(f"models/{directory.name}/{f.name}", p) for p in package_data["pycodesmall"]), f.name

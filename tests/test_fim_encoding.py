@@ -45,7 +45,7 @@ def test_inference_ids_equal_the_training_rearrangement_at_random_cursors(tokeni
             if (tokenizer._ids(encoded[:split]) != ids[:cursor]
                     or tokenizer._ids(encoded[split:]) != ids[cursor:]):
                 continue  # BPE merges across this cut: no text-level cursor gives these ids
-            trained = objective.rearrange(np.array(ids), cursor, cursor, spm=False).tolist()
+            trained = objective.rearrange(np.array(ids), cursor, cursor, spm=True).tolist()
             assert encode_request(tokenizer, prefix, suffix, 10**6).ids == trained, (
                 tokenizer.variant, prefix[-40:], suffix[:40])
             compared += 1

@@ -9,6 +9,12 @@ hardware; training and validation metrics; an end record with the wall time),
 is set (starting points for WSD cooldowns via `train.init_from`), `model/` (the final model
 as a pretrained directory) and `run.json` (the summary).
 
+`--resume` starts from the newest intact checkpoint: `checkpoint.pt`, or when that is
+missing or fails its checks (`pycodesmall.training.checkpoint`) the kept `step_*.pt`, newest
+first, saying which it took and why. A run that crashed after its final checkpoint but
+before the export resumes into the export. A non-finite loss or gradient norm stops the
+run before any checkpoint holds the diverged state.
+
 Two ways to continue from a checkpoint. `--resume` continues the same run in its own
 `output.dir` and must keep its schedule (`train.max_steps`, `[schedule]`); a *branch*
 (`train.init_from`, a new `output.dir`) may change the schedule ahead, such as a WSD
@@ -49,7 +55,11 @@ from pycodesmall.training.schedule import check_branch, learning_rate
 from pycodesmall.training.train_config import ScheduleSection, TrainConfig, load_config
 
 __all__ = ["train", "train_command", "train_step", "configure_optimizer", "loss_fn",
-           "approx_bits_per_byte"]
+           "approx_bits_per_byte", "DivergedError"]
+
+
+class DivergedError(PycodesmallError):
+    """The loss or the gradient norm became nan or inf: training cannot go on from there."""
 
 
 def configure_optimizer(model: Transformer, cfg: TrainConfig) -> torch.optim.AdamW:
@@ -146,9 +156,11 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit
         raise ConfigError(f"train.grad_accum {cfg.train.grad_accum} must be a multiple of the "
                           f"number of processes {ctx.world_size}")
     out_dir = Path(cfg.output.dir)
-    if not resume and (out_dir / "checkpoint.pt").exists():
-        raise CheckpointError(f"{out_dir} holds the checkpoint of an earlier run: --resume continues it; "
-                              "a new run or a branch (train.init_from) needs an output.dir of its own")
+    earlier = _checkpoints(out_dir)
+    if not resume and earlier:
+        raise CheckpointError(f"{out_dir} holds the checkpoint of an earlier run ({earlier[0].name}): "
+                              "--resume continues it; a new run or a branch (train.init_from) needs an "
+                              "output.dir of its own")
     out_dir.mkdir(parents=True, exist_ok=True)
     record = provenance(cfg.to_dict())
     record["world_size"] = ctx.world_size
@@ -172,10 +184,18 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit
     record["parameters"] = model.num_parameters()
 
     # --- where to start --------------------------------------------------------------------
-    step, elapsed_before = 0, 0.0
-    start_from = out_dir / "checkpoint.pt" if resume else (Path(cfg.train.init_from) if cfg.train.init_from else None)
-    if start_from is not None:
+    step, elapsed_before, skipped = 0, 0.0, []
+    if resume:
+        start_from, checkpoint, skipped = _newest_intact(out_dir)
+        if skipped and ctx.is_main:
+            click.echo(f"resuming from {start_from.name} (step {checkpoint['step']}): "
+                       + "; ".join(skipped), err=True)
+    elif cfg.train.init_from:
+        start_from = Path(cfg.train.init_from)
         checkpoint = load_checkpoint(start_from)
+    else:
+        start_from = None
+    if start_from is not None:
         check_compatible(checkpoint, cfg.to_dict(), start_from, branch=not resume)
         step = checkpoint["step"]
         if not resume:
@@ -188,7 +208,13 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit
         elapsed_before = checkpoint["elapsed_s"] if resume else 0.0
         record["started_from"] = {"checkpoint": str(start_from), "step": step, "resume": resume,
                                   "precision": checkpoint["precision"]}
-    if step >= cfg.train.max_steps:
+        if skipped:
+            record["started_from"]["skipped"] = skipped
+        del checkpoint
+    if resume and step == cfg.train.max_steps and (out_dir / "run.json").exists():
+        raise CheckpointError(f"the run in {out_dir} is already finished (step {step} of "
+                              f"train.max_steps {cfg.train.max_steps}, run.json written)")
+    if step > cfg.train.max_steps or (step == cfg.train.max_steps and not resume):
         raise CheckpointError(f"the run is already at step {step} of train.max_steps {cfg.train.max_steps}")
     if pause_at is not None and step >= pause_at:
         raise CheckpointError(f"the run is already at step {step}, past pause_at {pause_at}")
@@ -214,16 +240,30 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit
     # --- the loop --------------------------------------------------------------------------
     model.train()
     busy_s, tokens_since_log = 0.0, 0  # time in training steps only, not validation or saving
+    # Set on the device, so that checking each step's loss costs no synchronisation; read at
+    # every log and save, and before a checkpoint could take in the diverged state.
+    non_finite = torch.zeros((), dtype=torch.bool, device=ctx.device)
+    checked_step = step
     while step < stop:
         t_step = time.time()
         lr = learning_rate(step, cfg.optimizer.lr, cfg.schedule, cfg.train.max_steps)
         step_loss, grad_norm = train_step(ddp_model, optimizer, train_batches, step, lr, cfg, ctx, precision)
         step += 1
+        non_finite |= ~torch.isfinite(step_loss)
+        if grad_norm is not None:
+            non_finite |= ~torch.isfinite(grad_norm)
         busy_s += time.time() - t_step
         tokens_since_log += tokens_per_step
         progress.update(1)
 
-        if step % cfg.output.log_interval == 0 or step == cfg.train.max_steps:
+        log_now = step % cfg.output.log_interval == 0 or step == cfg.train.max_steps
+        save_now = step % cfg.checkpoint.interval == 0 or step == stop
+        keep_now = (cfg.checkpoint.keep_every and step % cfg.checkpoint.keep_every == 0) or step == pause_at
+        if log_now or save_now or keep_now:
+            _stop_if_diverged(non_finite, checked_step, step, ctx)
+            checked_step = step
+
+        if log_now:
             loss_value = distributed.all_reduce_sum(step_loss, ctx).item() / ctx.world_size
             tokens_per_s = tokens_since_log / busy_s
             busy_s, tokens_since_log = 0.0, 0
@@ -242,8 +282,6 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit
             if ctx.is_main:
                 progress.write(f"step {step}: val loss {val_loss:.4f}, val bpb (approx.) {val_bpb_approx:.4f}")
 
-        save_now = step % cfg.checkpoint.interval == 0 or step == stop
-        keep_now = (cfg.checkpoint.keep_every and step % cfg.checkpoint.keep_every == 0) or step == pause_at
         if ctx.is_main and (save_now or keep_now):
             checkpoint = {"model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
                           "step": step, "config": cfg.to_dict(), "precision": precision, "rng": rng_states(),
@@ -260,6 +298,9 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit
             log.write({"event": "pause", "step": step, "wall_time_s": wall})
         return {**record, "steps": step, "tokens": step * tokens_per_step, "val_loss": val_loss,
                 "wall_time_s": wall, "paused": True}
+    if val_loss is None:  # resumed at the last step: the crash came between the final checkpoint and
+        # the export, after the final validation was logged; its value comes back from the same weights
+        val_loss = evaluate(model, val_batches, cfg.eval.batches, ctx, precision)
     summary = {**record, "steps": step, "tokens": step * tokens_per_step, "val_loss": val_loss,
                "val_bpb_approx": approx_bits_per_byte(val_loss, val_split), "wall_time_s": wall}
     if ctx.is_main:
@@ -269,10 +310,51 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit
     return summary
 
 
+def _checkpoints(out_dir: Path) -> list[Path]:
+    """The checkpoints in a run's directory, newest first: checkpoint.pt, then the kept ones."""
+    kept = sorted((p for p in out_dir.glob("step_*.pt") if p.stem[5:].isdigit()),
+                  key=lambda p: int(p.stem[5:]), reverse=True)
+    latest = out_dir / "checkpoint.pt"
+    return ([latest] if latest.exists() else []) + kept
+
+
+def _newest_intact(out_dir: Path) -> tuple[Path, dict, list[str]]:
+    """The newest checkpoint of `out_dir` that loads and passes its checks, and why each newer
+    one was passed over."""
+    latest = out_dir / "checkpoint.pt"
+    candidates = _checkpoints(out_dir)
+    if not candidates:
+        raise CheckpointError(f"no checkpoint at {latest}")
+    skipped = [] if candidates[0] == latest else [f"{latest} is missing"]
+    for path in candidates:
+        try:
+            return path, load_checkpoint(path), skipped
+        except CheckpointError as e:
+            skipped.append(str(e))
+    if len(candidates) == 1 and not skipped[:-1]:
+        raise CheckpointError(skipped[0])
+    raise CheckpointError(f"no intact checkpoint in {out_dir} to resume from: " + "; ".join(skipped))
+
+
+def _stop_if_diverged(non_finite: torch.Tensor, checked_step: int, step: int,
+                      ctx: distributed.Distributed) -> None:
+    """Raise `DivergedError` on every process when any saw a non-finite loss or gradient norm
+    in the steps after `checked_step` up to `step`."""
+    flag = non_finite.float()
+    distributed.all_reduce_sum(flag, ctx)
+    if flag.item() == 0:
+        return
+    when = f"at step {step}" if step == checked_step + 1 else f"between step {checked_step + 1} and step {step}"
+    raise DivergedError(f"training diverged: the loss became non-finite (nan or inf) {when}; "
+                        f"no checkpoint after step {checked_step} was written. Train again with a lower "
+                        "optimizer.lr, a smaller optimizer.grad_clip or another train.precision")
+
+
 @click.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="TOML training config, e.g. training/configs/tiny.toml.")
-@click.option("--resume", is_flag=True, help="Continue exactly from <output.dir>/checkpoint.pt.")
+@click.option("--resume", is_flag=True,
+              help="Continue exactly from the newest intact checkpoint in output.dir.")
 @click.argument("overrides", nargs=-1)
 def train_command(config_path: str, resume: bool, overrides: tuple[str, ...]) -> None:
     """Train a model from a TOML config; OVERRIDES are section.key=value pairs."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -27,18 +29,29 @@ class SamplingParams:
     repetition_penalty: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.temperature < 0:
-            raise ConfigError(f"temperature must be >= 0, got {self.temperature}")
-        if self.top_k is not None and self.top_k < 1:
-            raise ConfigError(f"top_k must be >= 1, got {self.top_k}")
-        if self.top_p is not None and not 0 < self.top_p <= 1:
-            raise ConfigError(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.repetition_penalty < 1:
-            raise ConfigError(f"repetition_penalty must be >= 1, got {self.repetition_penalty}")
+        if not (_is_real(self.temperature) and math.isfinite(self.temperature) and self.temperature >= 0):
+            raise ConfigError(f"temperature must be a finite number >= 0, got {self.temperature!r}")
+        if self.top_k is not None and not (_is_int(self.top_k) and self.top_k >= 1):
+            raise ConfigError(f"top_k must be an integer >= 1, got {self.top_k!r}")
+        if self.top_p is not None and not (_is_real(self.top_p) and 0 < self.top_p <= 1):
+            raise ConfigError(f"top_p must be a number in (0, 1], got {self.top_p!r}")
+        if self.seed is not None and not (_is_int(self.seed) and 0 <= self.seed < 2**64):
+            raise ConfigError(f"seed must be an integer in [0, 2**64), got {self.seed!r}")
+        if not (_is_real(self.repetition_penalty) and math.isfinite(self.repetition_penalty)
+                and self.repetition_penalty >= 1):
+            raise ConfigError(f"repetition_penalty must be a finite number >= 1, got {self.repetition_penalty!r}")
 
     @property
     def greedy(self) -> bool:
         return self.temperature == 0
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def penalize_repetition(logits: torch.Tensor, generated: list[list[int]], penalty: float) -> torch.Tensor:
@@ -59,7 +72,11 @@ def sample(logits: torch.Tensor, params: SamplingParams,
     """(B, vocab) float logits -> (B,) token ids."""
     if params.greedy:
         return logits.argmax(dim=-1)
-    logits = logits / params.temperature
+    # Shifted so that the largest logit is 0 before scaling (the same distribution), and
+    # divided by no less than the dtype's smallest normal number (1e-300 is 0 in fp32): a
+    # tiny temperature then gives 0 and -inf, which is greedy, instead of nan.
+    temperature = max(params.temperature, torch.finfo(logits.dtype).tiny)
+    logits = (logits - logits.amax(dim=-1, keepdim=True)) / temperature
     if params.top_k is not None and params.top_k < logits.shape[-1]:
         kth = torch.topk(logits, params.top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))

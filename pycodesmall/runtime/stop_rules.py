@@ -8,7 +8,10 @@ token ids.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
+
+from pycodesmall.errors import ConfigError
 
 __all__ = ["StopRules", "StopWatch"]
 
@@ -50,6 +53,12 @@ class StopRules:
     block_end: bool = False
     max_lines: int | None = None
     stop_strings: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        lines = self.max_lines
+        if lines is not None and not (isinstance(lines, numbers.Integral) and not isinstance(lines, bool)
+                                      and lines >= 1):
+            raise ConfigError(f"max_lines must be an integer >= 1 or None, got {self.max_lines!r}")
 
     def watch(self) -> "StopWatch":
         """A checker for one sequence, to be fed its text piece by piece."""

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,14 +9,14 @@ import pytest
 import torch
 from click.testing import CliRunner
 from safetensors.torch import load_file
-from training_fixtures import TEST_CONFIG
+from training_fixtures import TEST_CONFIG, flip_a_bit_in_the_largest_tensor
 
 from pycodesmall.config import ModelConfig
 from pycodesmall.errors import ConfigError
 from pycodesmall.model import Transformer
 from pycodesmall.tokenizer import PythonTokenizer
 from pycodesmall.training import train as train_module
-from pycodesmall.training.checkpoint import CheckpointError
+from pycodesmall.training.checkpoint import CheckpointError, load_checkpoint
 from pycodesmall.training.precision import resolve_precision
 from pycodesmall.training.train import train, train_command
 from pycodesmall.training.train_config import load_config
@@ -72,7 +73,7 @@ def test_end_to_end_loss_drops_and_model_exports(data_overrides, tmp_path):
     checkpoint = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert torch.equal(checkpoint["model"]["model.norm.weight"], model.model.norm.weight)
     assert checkpoint["precision"] == summary["precision"] and set(checkpoint) == {
-        "model", "optimizer", "step", "config", "precision", "rng", "elapsed_s"}
+        "model", "optimizer", "step", "config", "precision", "rng", "elapsed_s", "sha256"}
 
 
 def test_resume_after_an_interruption_continues_exactly(data_overrides, tmp_path, monkeypatch):
@@ -190,3 +191,103 @@ def test_ddp_matches_single_process(data_overrides, tmp_path):
                                                                   rel=1e-4)
     start = json.loads((tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()[0])
     assert start["world_size"] == 2
+
+
+# --- hardening (issue 16): checkpoints that cannot be trusted, runs that diverge ----------
+
+
+def poison_at(monkeypatch, at_step):
+    """Make step index `at_step` diverge: NaN weights and a NaN loss, as a blown-up step gives."""
+    real_step = train_module.train_step
+
+    def train_step(model, optimizer, batches, step, *args):
+        loss, grad_norm = real_step(model, optimizer, batches, step, *args)
+        if step == at_step:
+            with torch.no_grad():
+                next(model.parameters()).fill_(float("nan"))
+            loss = torch.full_like(loss, float("nan"))
+        return loss, grad_norm
+    monkeypatch.setattr(train_module, "train_step", train_step)
+
+
+@pytest.mark.parametrize("log_interval, message", [
+    (1, r"at step 6\b"),
+    (4, r"between step 5 and step 6\b"),  # caught at the save of step 6, before it is written
+])
+def test_a_non_finite_loss_stops_training_before_a_checkpoint_holds_it(
+        data_overrides, tmp_path, monkeypatch, log_interval, message):
+    poison_at(monkeypatch, 5)  # the 6th step
+    out = tmp_path / "run"
+    args = ["--config", str(TEST_CONFIG), *data_overrides, f"output.dir={out}", "train.max_steps=8",
+            "checkpoint.interval=2", f"output.log_interval={log_interval}"]
+    result = CliRunner().invoke(train_command, args)
+    assert result.exit_code == 1, result.output
+    assert re.search(rf"training diverged: the loss became non-finite \(nan or inf\) {message}", result.output)
+    assert "Traceback" not in result.output
+    assert load_checkpoint(out / "checkpoint.pt")["step"] == 4  # intact and finite
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupted"])
+def test_resume_falls_back_to_the_newest_intact_checkpoint_and_says_so(
+        data_overrides, tmp_path, monkeypatch, capsys, damage):
+    common = ["train.max_steps=8", "eval.interval=2", "checkpoint.interval=2", "checkpoint.keep_every=2"]
+    run(data_overrides, tmp_path / "straight", *common)
+    out = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        interrupt_at(patch, 6)  # checkpoint.pt and step_000006.pt hold step 6
+        with pytest.raises(Interrupted):
+            run(data_overrides, out, *common)
+    if damage == "missing":
+        (out / "checkpoint.pt").unlink()
+        expected, reason = 6, "checkpoint.pt is missing"
+    else:
+        flip_a_bit_in_the_largest_tensor(out / "checkpoint.pt")
+        (out / "step_000006.pt").write_bytes(b"")
+        expected, reason = 4, "is corrupted"
+    with pytest.raises(CheckpointError, match="holds the checkpoint"):
+        run(data_overrides, out, *common)  # a new run may not overwrite them
+    capsys.readouterr()
+    summary = run(data_overrides, out, *common, resume=True)
+    said = capsys.readouterr().err
+    assert f"resuming from step_{expected:06d}.pt (step {expected})" in said and reason in said
+    assert summary["started_from"]["step"] == expected and summary["started_from"]["skipped"]
+    assert metrics(out, "loss") == pytest.approx(metrics(tmp_path / "straight", "loss"), rel=1e-6)
+
+
+def test_resume_finishes_the_export_after_a_crash_past_the_final_checkpoint(data_overrides, tmp_path,
+                                                                           monkeypatch):
+    out = tmp_path / "run"
+    common = ["train.max_steps=4", "eval.interval=2"]
+
+    class CrashOnExport:
+        def __init__(self, *args, **kwargs):
+            raise Interrupted
+    with monkeypatch.context() as patch:
+        patch.setattr(train_module, "CodeModel", CrashOnExport)
+        with pytest.raises(Interrupted):
+            run(data_overrides, out, *common)
+    assert load_checkpoint(out / "checkpoint.pt")["step"] == 4 and not (out / "run.json").exists()
+    summary = run(data_overrides, out, *common, resume=True)
+    assert summary["steps"] == 4 and (out / "model" / "model.safetensors").exists()
+    assert json.loads((out / "run.json").read_text())["val_loss"] == pytest.approx(metrics(out, "val_loss")[4])
+    events = [json.loads(line).get("event") for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert events.count("end") == 1 and events.count("start") == 2
+    with pytest.raises(CheckpointError, match="already finished"):
+        run(data_overrides, out, *common, resume=True)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("other-shape", "not a training checkpoint: it lacks"),
+    (b"", r"is empty \(0 bytes\)"),
+])
+def test_unusable_checkpoints_are_one_line_errors(data_overrides, tmp_path, content, message):
+    out = tmp_path / "run"
+    run(data_overrides, out, "train.max_steps=2")
+    if content == "other-shape":
+        torch.save({"state_dict": {"w": torch.zeros(2)}}, out / "checkpoint.pt")
+    else:
+        (out / "checkpoint.pt").write_bytes(content)
+    result = CliRunner().invoke(train_command, ["--config", str(TEST_CONFIG), "--resume", *data_overrides,
+                                                f"output.dir={out}", "train.max_steps=2"])
+    assert result.exit_code == 1 and re.search(message, result.output), result.output
+    assert "Traceback" not in result.output and "KeyError" not in result.output

@@ -303,7 +303,8 @@ def _run_family(plan: Plan, family: Family, evaluate: PointEvaluator, train, pro
 
 def _train_segment(train, point: Point, pause_at: int | None, label: str) -> dict:
     """Train `point`'s run up to `pause_at` (None: its end), resuming what is on disk."""
-    resume = (point.run_dir / "checkpoint.pt").exists()
+    # Any checkpoint resumes: training falls back to the newest intact one and says so.
+    resume = (point.run_dir / "checkpoint.pt").exists() or any(point.run_dir.glob("step_*.pt"))
     if resume and pause_at is not None and _checkpoint_step(point.run_dir / "checkpoint.pt") >= pause_at:
         raise PycodesmallError(f"{point.run_dir} is past step {pause_at} without a kept checkpoint "
                                f"there; delete the directory to train it again")
