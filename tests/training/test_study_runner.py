@@ -181,3 +181,14 @@ def test_dry_run_hours_at_an_assumed_rate(plan):
     text, totals = dry_run(load_plan(assumed))
     assert totals["hours"] == pytest.approx(totals["flops"] / 1e6 / 3600)
     assert "assumed 1e+06 model FLOP/s (a slow one; not measured)" in text
+
+
+def test_dry_run_hours_at_the_rate_measured_for_each_model(plan, tmp_path):
+    from pycodesmall.training.study.dry_run import MeasuredPlanThroughput, dry_run
+    [family] = families(plan, plan.experiments["sweep"], lambda e, axis, labels: 3e-3)
+    measured = tmp_path / "measured.json"
+    measured.write_text(json.dumps({"families": [{"device_name": "a test device", "model_flops_per_s": 2e6,
+                                                  "flops_per_token": family.flops_per_token.to_dict()}]}))
+    text, totals = dry_run(plan, only="sweep", throughput=MeasuredPlanThroughput(measured))
+    assert totals["hours"] == pytest.approx(family.trained_tokens() * family.flops_per_token.total / 2e6 / 3600)
+    assert "measured on a test device" in text

@@ -13,10 +13,11 @@ import json
 import math
 from pathlib import Path
 
+from pycodesmall.errors import ConfigError
 from pycodesmall.training.study.plan import REPO_ROOT, Plan
 from pycodesmall.training.study.runner import Family, NotReady, families
 
-__all__ = ["ThroughputModel", "AssumedThroughput", "dry_run"]
+__all__ = ["ThroughputModel", "AssumedThroughput", "MeasuredPlanThroughput", "dry_run"]
 
 THROUGHPUT_FILE = REPO_ROOT / "benchmarks" / "results" / "train_throughput.json"
 
@@ -38,7 +39,8 @@ class ThroughputModel:
     def describe(self) -> str:
         return f"the throughput measured on this machine ({self.path.name})"
 
-    def flops_per_second(self, flops_per_token: float, precision: str, compile: bool) -> float:
+    def flops_per_second(self, flops_per_token: float, precision: str, compile: bool,
+                         labels: dict | None = None) -> float:
         variant = f"{precision}_compiled" if compile and f"{precision}_compiled" in self.rates else precision
         points = self.rates[variant]
         x = math.log(flops_per_token)
@@ -62,8 +64,31 @@ class AssumedThroughput:
     def describe(self) -> str:
         return f"an assumed {self.rate:.3g} model FLOP/s ({self.device or 'no device named'}; not measured)"
 
-    def flops_per_second(self, flops_per_token: float, precision: str, compile: bool) -> float:
+    def flops_per_second(self, flops_per_token: float, precision: str, compile: bool,
+                         labels: dict | None = None) -> float:
         return self.rate
+
+
+class MeasuredPlanThroughput:
+    """The model-FLOP rate `benchmarks/study_throughput.py` measured for each model of a
+    plan on its machine; a family is matched by its size (the FLOPs per token)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        data = json.loads(path.read_text(encoding="utf-8"))
+        self.device = data["families"][0]["device_name"] if data["families"] else "?"
+        self.rates = {round(f["flops_per_token"]["total"]): f["model_flops_per_s"] for f in data["families"]}
+
+    def describe(self) -> str:
+        return f"the throughput measured on {self.device} ({self.path.name})"
+
+    def flops_per_second(self, flops_per_token: float, precision: str, compile: bool,
+                         labels: dict | None = None) -> float:
+        try:
+            return self.rates[round(flops_per_token)]
+        except KeyError:
+            raise ConfigError(f"{self.path} has no measurement of a model of {flops_per_token:.3g} FLOPs "
+                              "per token: run benchmarks/study_throughput.py on this plan again") from None
 
 
 def _precision(family: Family) -> str:
@@ -77,9 +102,13 @@ def _precision(family: Family) -> str:
 
 def dry_run(plan: Plan, only: str | None = None, throughput: ThroughputModel | None = None) -> tuple[str, dict]:
     """The dry-run table as text, and its numbers (per experiment and in total)."""
-    throughput = throughput or ThroughputModel()
-    if plan.assumed_flops_per_second:
-        throughput = AssumedThroughput(plan.assumed_flops_per_second, plan.assumed_device)
+    if throughput is None:
+        if plan.throughput is not None and plan.throughput.exists():
+            throughput = MeasuredPlanThroughput(plan.throughput)
+        elif plan.assumed_flops_per_second:
+            throughput = AssumedThroughput(plan.assumed_flops_per_second, plan.assumed_device)
+        else:
+            throughput = ThroughputModel()
     lines, totals = [], {"experiments": {}, "tokens": 0, "flops": 0.0, "hours": 0.0}
     for name, experiment in plan.experiments.items():
         if only and name != only:
@@ -100,7 +129,7 @@ def dry_run(plan: Plan, only: str | None = None, throughput: ThroughputModel | N
             tokens = family.trained_tokens()
             flops = tokens * family.flops_per_token.total
             rate = throughput.flops_per_second(family.flops_per_token.total, _precision(family),
-                                               family.main.config.train.compile)
+                                               family.main.config.train.compile, family.labels)
             hours = flops / rate / 3600
             params = family.parameters
             steps = ",".join(str(p.steps) for p in family.points)

@@ -110,6 +110,8 @@ class Plan:
     # and the words that say what it is; None: the throughput benchmark's measurements.
     assumed_flops_per_second: float | None = None
     assumed_device: str = ""
+    # Measured on the plan's machine by benchmarks/study_throughput.py; overrides the above.
+    throughput: Path | None = None
 
 
 _EXPERIMENT_KEYS = {"base", "axes", "choose", "compute", "tokens", "overrides", "cooldown_fraction",
@@ -124,7 +126,8 @@ def load_plan(path: str | Path) -> Plan:
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {', '.join(unknown)}; a plan has study, axes, experiment")
     study = dict(raw.get("study", {}))
-    unknown = sorted(set(study) - {"results", "runs", "assumed_flops_per_second", "assumed_device"})
+    unknown = sorted(set(study) - {"results", "runs", "assumed_flops_per_second", "assumed_device",
+                                   "throughput"})
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) study.{', study.'.join(unknown)}")
     assumed = study.get("assumed_flops_per_second")
@@ -142,7 +145,8 @@ def load_plan(path: str | Path) -> Plan:
                                   "which must be an experiment listed before it")
     return Plan(path, REPO_ROOT / study.get("results", "results/study"),
                 REPO_ROOT / study.get("runs", "runs/study"), experiments,
-                None if assumed is None else float(assumed), study.get("assumed_device", ""))
+                None if assumed is None else float(assumed), study.get("assumed_device", ""),
+                REPO_ROOT / study["throughput"] if "throughput" in study else None)
 
 
 def _axis(name: str, table: Any, path: Path) -> Axis:
