@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -51,7 +52,12 @@ def main(tcp, model, backend, device, threads, check, log_file, log_level) -> No
     # the event loop take the GIL within about a millisecond to read a `$/cancelRequest`.
     sys.setswitchinterval(0.001)
     server = create_server(defaults)
-    if tcp is None:
-        server.start_io()
-    else:
-        server.start_tcp(*tcp)
+    # 0 after `shutdown` then `exit`, 1 when the client exits (or goes) without `shutdown`.
+    code = server.start_io() if tcp is None else server.start_tcp(*tcp)
+    # Without the interpreter's teardown: unloading torch and the model takes half a second
+    # or more, which an editor waits for, and nothing in it needs to run (decodes are
+    # cancelled, every message is written).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

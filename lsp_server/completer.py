@@ -125,7 +125,10 @@ class Completer:
             if model is None or cancel.is_set():
                 return []
             self.decodes += 1
-            return suggest(model, prompt_for(model, source, offset, settings), settings, cancel.is_set)
+            # The server refuses settings that do not fit its model; a request that arrives
+            # while another model loads may still carry some, so fit them here as well.
+            fitting, _ = settings.fitted(model.context_length, settings)
+            return suggest(model, prompt_for(model, source, offset, fitting), fitting, cancel.is_set)
 
         try:
             candidates = await asyncio.get_running_loop().run_in_executor(self._worker, work)

@@ -5,20 +5,28 @@ get the same suggestions through `textDocument/completion`. Progress and failure
 loading reach the user through `window/showMessage` and a `pycodesmall/status` notification
 (the VS Code status bar shows it); the server keeps answering, with empty results, when no
 model could be loaded.
+
+Messages are read by `protocol.serve` (framing that recovers from bad frames, an answer to
+every request) rather than by pygls' reader; `start_io` and `start_tcp` return the exit code.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import sys
 from importlib.metadata import version
+from typing import BinaryIO
 from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
 from pycodesmall.lsp_server.candidates import Candidate
 from pycodesmall.lsp_server.completer import Completer
+from pycodesmall.lsp_server.protocol import PycodesmallProtocol, serve, stdin_reader
 from pycodesmall.lsp_server.settings import Settings
 
 __all__ = ["PycodesmallServer", "create_server", "STATUS"]
@@ -28,12 +36,48 @@ _WORD_BEFORE = re.compile(r"\w*$")
 
 
 class PycodesmallServer(LanguageServer):
+    protocol: PycodesmallProtocol
+
     def __init__(self, defaults: Settings):
         super().__init__("pycodesmall-lsp", version("pycodesmall"),
-                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+                         protocol_cls=PycodesmallProtocol)
         self.settings = defaults
         self.completer = Completer()
-        self.initialization_problems: list[str] = []
+        self.initialization_options: object = None
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
+        """Serve over stdin/stdout until `exit` or the end of input; the exit code."""
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+
+        async def run() -> int:
+            return await serve(stdin_reader(stdin or sys.stdin.buffer), self.protocol)
+
+        return asyncio.run(run())
+
+    def start_tcp(self, host: str, port: int) -> int:
+        """Serve the first client that connects to `host:port`; the exit code."""
+
+        async def run() -> int:
+            finished: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+            async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                if finished.done() or self.protocol.writer is not None:
+                    writer.close()  # one client per server, as over stdio
+                    return
+                self.protocol.set_writer(writer)
+                code = 1
+                try:
+                    code = await serve(lambda: reader.read(65536), self.protocol)
+                finally:
+                    writer.close()
+                    if not finished.done():
+                        finished.set_result(code)
+
+            async with await asyncio.start_server(connection, host, port):
+                return await finished
+
+        return asyncio.run(run())
 
     def warn(self, problems: list[str]) -> None:
         if problems:
@@ -44,8 +88,17 @@ class PycodesmallServer(LanguageServer):
         self.protocol.notify(STATUS, {"state": state, "message": message})
 
     async def apply_settings(self, raw: object) -> None:
-        """Apply editor settings, then load the model they name if it is not loaded yet."""
-        self.settings, problems = self.settings.updated(raw)
+        """Apply editor settings, then load the model they name if it is not loaded yet.
+
+        Values that do not fit the model (checked once it is loaded) are refused like any
+        bad value: said in a message, the previous value kept.
+        """
+        previous = self.settings
+        settings, problems = previous.updated(raw)
+        if self.completer.model is not None and not self.completer.needs_load(settings):
+            settings, unfit = settings.fitted(self.completer.model.context_length, previous)
+            problems += unfit
+        self.settings = settings
         self.warn(problems)
         if not self.completer.needs_load(self.settings):
             return
@@ -53,6 +106,8 @@ class PycodesmallServer(LanguageServer):
         self.report_status("loading", f"loading {name}")
         error = await self.completer.load(self.settings)
         if error is None:
+            self.settings, unfit = self.settings.fitted(self.completer.model.context_length, previous)
+            self.warn(unfit)
             self.report_status("ready", repr(self.completer.model))
             return
         # The message first: a client that waits for the status has the message by then.
@@ -80,8 +135,7 @@ def create_server(defaults: Settings = Settings()) -> PycodesmallServer:
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: PycodesmallServer, params: types.InitializeParams) -> None:
-        ls.settings, problems = ls.settings.updated(params.initialization_options)
-        ls.initialization_problems = problems
+        ls.initialization_options = params.initialization_options  # applied once initialized
         inline = params.capabilities.text_document is not None and \
             params.capabilities.text_document.inline_completion is not None
         if inline:
@@ -92,8 +146,7 @@ def create_server(defaults: Settings = Settings()) -> PycodesmallServer:
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: PycodesmallServer, params: types.InitializedParams) -> None:
-        ls.warn(ls.initialization_problems)
-        await ls.apply_settings(None)
+        await ls.apply_settings(ls.initialization_options)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: PycodesmallServer,
@@ -107,6 +160,10 @@ def create_server(defaults: Settings = Settings()) -> PycodesmallServer:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: PycodesmallServer, params: None) -> None:
         ls.completer.close()
+
+    @server.feature(types.EXIT)
+    def on_exit(ls: PycodesmallServer, params: None) -> None:
+        ls.completer.close()  # stop decodes now, not when the event loop winds down
 
     return server
 

@@ -2,6 +2,8 @@
 
 Editors send camelCase JSON (`maxNewTokens`), sometimes under a `pycodesmall` section.
 A bad value never stops the server: it is reported in words and the previous value kept.
+Values are checked twice: alone when they arrive (`updated`), and against the model's
+context once it is known (`fitted`).
 """
 
 from __future__ import annotations
@@ -52,9 +54,33 @@ class Settings:
                 problems.append(f"{_KEY_BY_FIELD[name]}: {e}; keeping {getattr(self, name)!r}")
         return dataclasses.replace(self, **changes), problems
 
+    def fitted(self, context_length: int, previous: "Settings") -> tuple["Settings", list[str]]:
+        """These settings for a model with `context_length` tokens, and a message per change.
+
+        New tokens may take at most three quarters of the context, so that the code before
+        the cursor keeps the rest; a value beyond that is replaced by `previous`'s, or by the
+        limit when that does not fit either.
+        """
+        limit = _max_new_tokens_for(context_length)
+        if self.max_new_tokens <= limit:
+            return self, []
+        if previous.max_new_tokens <= limit:
+            kept, instead = previous.max_new_tokens, f"keeping {previous.max_new_tokens}"
+        else:
+            kept, instead = limit, f"using {limit}"
+        return dataclasses.replace(self, max_new_tokens=kept), [
+            f"maxNewTokens: {self.max_new_tokens} leaves too little of this model's "
+            f"{context_length}-token context for the code before the cursor (at most {limit}); "
+            f"{instead}"]
+
     def model_key(self) -> tuple[str | None, str, str]:
         """What picks the model: a change here means loading another one."""
         return (self.model, self.backend, self.device)
+
+
+def _max_new_tokens_for(context_length: int) -> int:
+    """The most new tokens a completion may ask of a model with `context_length` tokens."""
+    return max(1, context_length - context_length // 4)
 
 
 def _camel(name: str) -> str:

@@ -25,3 +25,13 @@ def test_bad_values_are_reported_and_the_previous_value_kept():
 def test_only_model_backend_and_device_pick_the_model():
     assert Settings(max_new_tokens=5).model_key() == Settings().model_key()
     assert Settings(device="cpu").model_key() != Settings().model_key()
+
+
+def test_max_new_tokens_must_leave_room_for_the_prompt_in_the_model_context():
+    fitting = Settings(max_new_tokens=300)
+    assert fitting.fitted(512, Settings()) == (fitting, [])
+    settings, [problem] = Settings(max_new_tokens=512).fitted(512, Settings(max_new_tokens=20))
+    assert settings.max_new_tokens == 20
+    assert "512-token context" in problem and "at most 384" in problem and "keeping 20" in problem
+    settings, [problem] = Settings(max_new_tokens=500).fitted(256, Settings(max_new_tokens=400))
+    assert settings.max_new_tokens == 192 and "using 192" in problem
