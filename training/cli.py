@@ -18,7 +18,7 @@ _COMMANDS = {
     "eval": ("evaluation.cli", "eval_command", "Evaluate a model on HumanEval, MBPP and more."),
     "report": ("evaluation.report", "report_command", "Render result files into tables."),
     "release": ("release", "release_command", "Bundle a trained model, record it, write its card."),
-    "card": ("release", "card_command", "Re-render a model card from its result files."),
+    "card": ("release", "card_command", "Re-render a model card (and README figures) from result files."),
     "study": ("study.cli", "study", "Run a scaling-study plan and write its report."),
 }
 

@@ -3,7 +3,8 @@
 Converts the run's exported model to half precision, bundles it inside the package (or
 writes it to a folder for the Hub), generates a few unedited samples with it, records
 everything in `results/models/<name>/release.json` and renders the model card from that
-record. The card is data-driven: `pycodesmall-train card` re-renders it from the JSON.
+record. The card is data-driven: `pycodesmall-train card` re-renders it from the JSON
+(`--readme README.md`: the README's generated figures too).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pycodesmall.pretrained import CodeModel
 from .corpus.checksums import sha256_file
 from .model_card import render_card
 from .provenance import provenance
+from .readme_blocks import RELEASED as README_MODEL
+from .readme_blocks import update_readme
 
 __all__ = ["release", "release_command", "card_command", "SAMPLE_PROMPTS", "SAMPLE_SAMPLING"]
 
@@ -145,12 +148,20 @@ def release_command(run_dir, name, dtype, out_dir, corpus_report, corpus_config,
               default=Path("results/models"), show_default=True)
 @click.option("--cards", "cards_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("model_cards"), show_default=True)
-def card_command(name, results_dir, cards_dir):
-    """Re-render a model card from its release record and evaluation results."""
+@click.option("--readme", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help=f"Also rewrite this README's generated blocks (about {README_MODEL}, whatever "
+                   "--name is) from the result files of the repository it is at the root of.")
+def card_command(name, results_dir, cards_dir, readme):
+    """Re-render a model card from its release record and evaluation results, and README figures."""
     path = results_dir / name / "release.json"
     if not path.is_file():
         raise click.ClickException(f"no release record at {path}: run `pycodesmall-train release` first")
     click.echo(str(_write_card(json.loads(path.read_text()), results_dir, cards_dir)))
+    if readme is not None:
+        try:
+            click.echo(str(update_readme(readme)))
+        except PycodesmallError as e:
+            raise click.ClickException(str(e)) from None
 
 
 def _write_card(record: dict, results_dir: Path, cards_dir: Path) -> Path:
