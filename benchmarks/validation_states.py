@@ -1,0 +1,393 @@
+"""Validation in files that are broken at the cursor, as files in an editor are.
+
+Editor states come from held-out files of the corpus's test split (a seeded sample of files
+up to `--max-chars`): a line blanked to its indentation, a line cut after one of its tokens,
+a new empty block (`if x:` and the like) after a statement. The bundled model completes every
+state once (greedy, `--max-new-tokens`, one thread, no validation); then each validator judges
+the same raw completions:
+
+- `before`: `validate()` as it was before validation judged the completion by itself (the
+  module at commit BEFORE, loaded from git: the code that ran, not a copy);
+- `python_parser`: `pycodesmall.validate` (the interpreter's parser, `pycodesmall.syntax`);
+- `tree_sitter`: the same cuts and choices with tree-sitter-python answering the two parser
+  questions (does the file fail only where it did, can the text still go on).
+
+A shown completion "adds a syntax error the file did not have" when no continuation typed
+after it makes the file parse: the judge tries closing an open string and the open brackets,
+an operand, the rest of a header (`:`, ` in _:`, ` else _`, ...) and an indented `pass`
+body, then the suffix, and asks `compile()`. The judge is checked on the held-out text itself:
+every beginning of the text that was removed (cut after each of its tokens) must pass it.
+
+    pip install -e ".[bench]"                          # tree-sitter, tree-sitter-python
+    python benchmarks/validation_states.py            # >= 500 states, a few minutes
+    python benchmarks/validation_states.py --corpus /path/to/test.jsonl.gz --states 600
+
+Writes benchmarks/results/validation_states.json (see `--out`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import json
+import keyword
+import random
+import statistics
+import subprocess
+import sys
+import time
+import tokenize
+import types
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from unittest import mock
+
+import torch
+
+import pycodesmall
+from pycodesmall.syntax import _next_code as next_code, syntax_error
+from pycodesmall.training.evaluation.benchmark_data import load_corpus_files
+from pycodesmall.training.provenance import provenance
+
+# The module, not the function that `pycodesmall` exports under the same name.
+validate_module = importlib.import_module("pycodesmall.validate")
+
+ROOT = Path(__file__).resolve().parents[1]
+BEFORE = "6bb51d7"  # the last commit of validate.py before it judged completions by themselves
+KINDS = ("blank_line", "cut_line", "empty_block")
+STATEMENTS_ENDING_A_BLOCK = ("return", "raise", "break", "continue", "pass", "@")
+HEADERS = ("if {name}:", "for item in {name}:", "while {name}:", "with {name}:", "def helper({name}):")
+
+
+@dataclass
+class State:
+    kind: str
+    prefix: str
+    suffix: str
+    hole: str  # the held-out text the state removed ("pass" for a new empty block)
+    file: str
+
+
+# ----------------------------------------------------------------------------- states
+
+def _one_line_statements(text: str) -> list[tuple[int, int, int, list]]:
+    """(start, end, indentation width, tokens) of each statement of `text` that fills exactly
+    one physical line; `end` is the offset of its line's end (before the line break)."""
+    starts = [0]
+    for line in io.StringIO(text):  # the lines tokenize reads
+        starts.append(starts[-1] + len(line))
+    statements, current = [], []
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.type == tokenize.NEWLINE and current:
+            first, last = current[0], current[-1]
+            if first.start[0] == last.end[0]:
+                line_start, line_end = starts[first.start[0] - 1], starts[first.start[0]]
+                end = line_start + len(text[line_start:line_end].rstrip("\r\n"))
+                statements.append((line_start, end, first.start[1], current))
+            current = []
+        elif tok.type not in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
+                              tokenize.NEWLINE, tokenize.ENDMARKER):
+            current.append(tok)
+    return statements
+
+
+def _indent_unit(text: str) -> str:
+    """The file's smallest indentation in spaces (4 where it has none)."""
+    widths = [len(line) - len(line.lstrip(" ")) for line in text.splitlines()
+              if line.startswith(" ") and line.strip()]
+    return " " * (min(widths) if widths else 4)
+
+
+def editor_state(text: str, kind: str, rng: random.Random, file: str) -> State | None:
+    """One editor state of `kind` at a random one-line statement of `text`, None if none fits."""
+    try:
+        statements = _one_line_statements(text)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+    rng.shuffle(statements)
+    for start, end, width, tokens in statements:
+        indent = text[start:start + width]
+        after = text[end:] if text[end:].strip() else ""  # the end of the file: no suffix
+        if kind == "blank_line":
+            return State(kind, text[:start] + indent, after, text[start + width:end], file)
+        if kind == "cut_line" and len(tokens) >= 2:
+            cut = start + rng.choice(tokens[:-1]).end[1]
+            return State(kind, text[:cut], after, text[cut:end], file)
+        if (kind == "empty_block" and tokens[0].string not in STATEMENTS_ENDING_A_BLOCK
+                and tokens[-1].string != ":"):  # after a simple statement, not a header
+            names = [t.string for t in tokens if t.type == tokenize.NAME
+                     and not keyword.iskeyword(t.string)] or ["value"]
+            header = rng.choice(HEADERS).format(name=rng.choice(names))
+            unit = "\t" if indent.startswith("\t") else _indent_unit(text)
+            head = text[:end] + "\n" + indent + header + "\n" + indent + unit
+            return State(kind, head, after and "\n" + after.lstrip("\r\n"), "pass", file)
+    return None
+
+
+def make_states(corpus: Path, count: int, seed: int, max_chars: int) -> tuple[list[State], int]:
+    """`count` states, kinds in turn, one per file, from files sampled by `seed`."""
+    rng = random.Random(seed)
+    files = [f for f in load_corpus_files(corpus) if 200 <= len(f.text) <= max_chars]
+    rng.shuffle(files)
+    states = []
+    for f in files:
+        if len(states) == count:
+            break
+        if syntax_error(f.text) is not None:
+            continue
+        state = editor_state(f.text, KINDS[len(states) % len(KINDS)], rng, f.path)
+        if state is not None:
+            states.append(state)
+    return states, len(files)
+
+
+# ----------------------------------------------------------------------------- judge
+
+def _continuation_parts(source: str) -> tuple[list[str], str, str]:
+    """What closes `source`'s open string (candidates), its open brackets, and the
+    indentation of the line where its last statement starts."""
+    quotes, stack, indent, at_line_start = [""], [], "", True
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.ERRORTOKEN and tok.string.strip() in ("'", '"'):
+                quotes = [tok.string.strip()]
+                break
+            if tok.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
+                at_line_start = True
+                continue
+            if tok.type in (tokenize.NL, tokenize.COMMENT):
+                continue
+            if at_line_start:
+                indent, at_line_start = tok.line[:tok.start[1]], False
+            if tok.type == tokenize.OP and tok.string in pairs:
+                stack.append(pairs[tok.string])
+            elif tok.type == tokenize.OP and tok.string in ")]}" and stack:
+                stack.pop()
+    except tokenize.TokenError as e:
+        if "string" in str(e.args[0]):
+            quotes = ['"""', "'''"]
+    except (IndentationError, SyntaxError):
+        pass
+    return quotes, "".join(reversed(stack)), indent
+
+
+def adds_syntax_error(prefix: str, text: str, suffix: str) -> bool:
+    """No continuation typed after `text` makes prefix + text + continuation + suffix parse."""
+    source = prefix + text
+    quotes, closers, indent = _continuation_parts(source)
+    unit = "\t" if indent.startswith("\t") else "    "
+    tails = ["", ":", "():", " in _:", " else _", " as _:", ": _", " _:", " import _"]
+    for quote in quotes:
+        for operand in ("", " _", " in _", " _ in _", "=_"):
+            for tail in tails:
+                x = quote + operand + closers + tail
+                bodies = [""] if not x.endswith(":") else [
+                    "", f"\n{indent}{unit}pass", f"\n{indent}{unit}pass\n{indent}except Exception:\n"
+                    f"{indent}{unit}pass", " pass"]
+                for body in bodies:
+                    if syntax_error(source + x + body + suffix) is None:
+                        return False
+    for x in ("pass", "if _:", f"\n{indent}def _(): pass"):
+        if syntax_error(source + x + suffix) is None:
+            return False
+    return True
+
+
+def beginnings(hole: str) -> list[str]:
+    """The removed text cut after each of its tokens: every one is a valid beginning."""
+    ends = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(hole).readline):
+            if tok.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER) and tok.start[0] == 1:
+                ends.add(tok.end[1])
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    return [hole[:e] for e in sorted(ends) if hole[:e].strip()]
+
+
+# ----------------------------------------------------------------------------- validators
+
+def before_validate():
+    """`validate` from commit BEFORE, run from its source in git."""
+    source = subprocess.run(["git", "show", f"{BEFORE}:pycodesmall/validate.py"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout
+    module = sys.modules["validate_before"] = types.ModuleType("validate_before")
+    exec(compile(source, f"{BEFORE}:pycodesmall/validate.py", "exec"), module.__dict__)
+    return lambda prefix, text, suffix, cut_off: module.validate(prefix, text, suffix)
+
+
+class TreeSitterState:
+    """`EditorState`'s two questions answered from tree-sitter-python's error nodes (ERROR,
+    MISSING): the file with the completion has no error node inside it or up to the end of
+    the line of code after it (none at all where the state had none); the text can still go
+    on when its error nodes all reach its end."""
+
+    parser = None
+
+    def __init__(self, prefix: str, suffix: str):
+        if TreeSitterState.parser is None:
+            import tree_sitter
+            import tree_sitter_python
+            TreeSitterState.parser = tree_sitter.Parser(
+                tree_sitter.Language(tree_sitter_python.language()))
+        self.prefix, self.suffix = prefix, suffix
+        self.state_errors = self._errors(prefix + suffix)
+        code = next_code(suffix)
+        self.checked_suffix = code[2] if code else len(suffix)
+
+    def _errors(self, source: str) -> list[tuple[int, int]]:
+        """(start, end) character offsets of the error nodes of `source`."""
+        data = source.encode("utf-8")
+        spans, stack = [], [self.parser.parse(data).root_node]
+        while stack:
+            node = stack.pop()
+            if node.is_error or node.is_missing:
+                spans.append((len(data[:node.start_byte].decode("utf-8", "replace")),
+                              len(data[:node.end_byte].decode("utf-8", "replace"))))
+            elif node.has_error:
+                stack.extend(node.children)
+        return spans
+
+    def fits(self, text: str) -> bool:
+        errors = self._errors(self.prefix + text + self.suffix)
+        if not self.state_errors:
+            return not errors
+        start, end = len(self.prefix), len(self.prefix) + len(text) + self.checked_suffix
+        return not any(a <= end and b >= start for a, b in errors)
+
+    def ending(self, text: str) -> str:
+        source = self.prefix + text
+        end = len(source.rstrip())
+        return "lines" if all(b >= end for _, b in self._errors(source)) else "broken"
+
+
+def tree_sitter_validate(prefix: str, text: str, suffix: str, cut_off: bool):
+    with mock.patch.object(validate_module, "EditorState", TreeSitterState):
+        return pycodesmall.validate(prefix, text, suffix, cut_off=cut_off)
+
+
+def python_parser_validate(prefix: str, text: str, suffix: str, cut_off: bool):
+    return pycodesmall.validate(prefix, text, suffix, cut_off=cut_off)
+
+
+# ----------------------------------------------------------------------------- run
+
+def complete_states(states: list[State], batch: int, max_new_tokens: int) -> tuple[list, float]:
+    model = pycodesmall.load()
+    started, completions = time.perf_counter(), []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # long files: the prompt is cut from the left
+        for i in range(0, len(states), batch):
+            part = states[i:i + batch]
+            rows = pycodesmall.complete_batch([s.prefix for s in part], model,
+                                              suffixes=[s.suffix for s in part],
+                                              max_new_tokens=max_new_tokens, validate=False)
+            completions += [row[0] for row in rows]
+    return completions, time.perf_counter() - started
+
+
+def judge_validator(name, validator, states, completions, judged, examples=3) -> dict:
+    shown = Counter()
+    adds_error, unfinished, ends_open, nothing, times, bad = Counter(), Counter(), Counter(), Counter(), [], []
+    for state, completion, ok in zip(states, completions, judged):
+        if not ok:
+            continue
+        cut_off = completion.finish_reason == "length"
+        started = time.perf_counter()
+        result = validator(state.prefix, completion.raw_text, state.suffix, cut_off)
+        times.append(time.perf_counter() - started)
+        if not result.text.strip():
+            nothing[state.kind] += 1
+            continue
+        shown[state.kind] += 1
+        if getattr(result, "ends_open", False):
+            ends_open[state.kind] += 1
+        if syntax_error(state.prefix + result.text + state.suffix) is not None:
+            unfinished[state.kind] += 1
+            if adds_syntax_error(state.prefix, result.text, state.suffix):
+                adds_error[state.kind] += 1
+                if len(bad) < examples:
+                    bad.append({"kind": state.kind, "prefix_end": state.prefix[-80:],
+                                "shown": result.text, "suffix_start": state.suffix[:80]})
+    total = lambda c: {"all": sum(c.values()), **{k: c[k] for k in KINDS}}
+    return {
+        "shown": total(shown),
+        "shown_adding_a_syntax_error": total(adds_error),
+        "shown_not_parsing_as_is_but_repairable_after_it": {
+            k: total(unfinished)[k] - total(adds_error)[k] for k in ("all", *KINDS)},
+        "shown_ending_open": total(ends_open),
+        "states_with_no_completion": total(nothing),
+        "validate_ms": {"p50": round(1000 * statistics.median(times), 2),
+                        "p95": round(1000 * sorted(times)[int(0.95 * (len(times) - 1))], 2)},
+        "examples_adding_a_syntax_error": bad,
+    }
+
+
+def true_beginnings(validators: dict, states: list[State], judged: list[bool]) -> dict:
+    """How the judge and each validator (told the text was cut off) treat every beginning
+    of the removed held-out text."""
+    count, judge_rejects, rejects = 0, 0, Counter()
+    for state, ok in zip(states, judged):
+        if not ok:
+            continue
+        for text in beginnings(state.hole):
+            count += 1
+            judge_rejects += adds_syntax_error(state.prefix, text, state.suffix)
+            for name, validator in validators.items():
+                result = validator(state.prefix, text, state.suffix, True)
+                rejects[name] += result.text != text
+    return {"beginnings": count, "judge_finds_a_syntax_error": judge_rejects,
+            "validator_cuts_or_rejects": dict(rejects)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT / "data" / "corpus" / "test.jsonl.gz")
+    parser.add_argument("--states", type=int, default=510)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-chars", type=int, default=12_000)
+    parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "validation_states.json")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    config = {"corpus": args.corpus.name, "states": args.states, "seed": args.seed,
+              "max_chars": args.max_chars, "max_new_tokens": args.max_new_tokens,
+              "batch": args.batch, "threads": 1, "model": "pycodesmall-tiny (bundled)",
+              "before_commit": BEFORE}
+    record = provenance(config)
+    started = time.perf_counter()
+    validators = {"before": before_validate(), "python_parser": python_parser_validate,
+                  "tree_sitter": tree_sitter_validate}
+    states, files = make_states(args.corpus, args.states, args.seed, args.max_chars)
+    completions, model_s = complete_states(states, args.batch, args.max_new_tokens)
+    # States the judge itself cannot repair with an empty completion are left out.
+    judged = [not adds_syntax_error(s.prefix, "", s.suffix) for s in states]
+    result = {
+        **record,
+        "states": {"all": len(states), **Counter(s.kind for s in states),
+                   "parsing_without_a_completion": sum(syntax_error(s.prefix + s.suffix) is None
+                                                       for s in states),
+                   "judged": sum(judged), "files_sampled_from": files},
+        "completions": {"model_s": round(model_s, 1),
+                        "finish_reasons": dict(Counter(c.finish_reason for c in completions)),
+                        "blank_raw": sum(not c.raw_text.strip() for c in completions)},
+        "judge": ("a shown completion adds a syntax error when no continuation typed after it "
+                  "(close its open string and brackets, an operand, the rest of a header, an "
+                  "indented pass body; then the suffix) makes the file parse with compile()"),
+        "validators": {name: judge_validator(name, v, states, completions, judged)
+                       for name, v in validators.items()},
+        "true_beginnings": true_beginnings(validators, states, judged),
+    }
+    result["wall_time_s"] = round(time.perf_counter() - started, 1)
+    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps({k: v["shown_adding_a_syntax_error"]["all"] for k, v in result["validators"].items()}),
+          "->", args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
