@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from pycodesmall.training.evaluation.config import EvalConfig
+from pycodesmall.training.evaluation.generation import Sample
 from pycodesmall.training.evaluation.tasks import humaneval
 from pycodesmall.training.evaluation.tasks.humaneval import humaneval_problems
 from pycodesmall.training.provenance import git_commit, hardware
@@ -42,7 +43,8 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
 
-    references = {p.request.prompt: [p.reference] for p in humaneval_problems(args.data_dir)}
+    references = {p.request.prompt: [Sample(p.reference)]
+                  for p in humaneval_problems(args.data_dir)}
     config = EvalConfig(n=1, data_dir=args.data_dir, workers=args.workers)
     runs = []
     for _ in range(args.repeats):

@@ -17,7 +17,10 @@ ORACLE_LIMITS = SandboxLimits(timeout_s=60.0, cpu_s=30)
 
 
 def failing(problems, completions):
-    outcomes = run_programs([p.program(c) for p, c in zip(problems, completions)], ORACLE_LIMITS)
+    """The problems whose completion fails, judged as the evaluation judges them: the
+    solution in the sandbox, the tests in a separate judge process."""
+    outcomes = run_programs([p.solution(c) for p, c in zip(problems, completions)],
+                            ORACLE_LIMITS, checks=[p.checks for p in problems])
     return {p.task_id: o for p, o in zip(problems, outcomes) if not o.passed}
 
 

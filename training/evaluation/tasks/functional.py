@@ -15,16 +15,18 @@ from pycodesmall.training.evaluation.generation import (Generate, Request, Sampl
 from pycodesmall.training.evaluation.pass_at_k import (bootstrap_interval, pass_at_k,
                                                        reportable_ks)
 from pycodesmall.training.evaluation.results import TaskResult
-from pycodesmall.training.evaluation.sandbox import Outcome, SandboxLimits, run_programs
+from pycodesmall.training.evaluation.sandbox import Checks, Outcome, SandboxLimits, run_programs
 
 __all__ = ["Problem", "evaluate_functional", "score_functional", "summarise_code"]
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One test-checked problem. The candidate solution is `solution_prefix + completion`
-    and the program that checks it is the solution followed by `tests`. `reference` is a
-    completion known to pass (the oracle); `entry_point` is the function the tests call."""
+    """One test-checked problem. The candidate solution is `solution_prefix + completion`.
+    The sandbox runs it, and runs `tests` in a separate judge process (`sandbox_judge.py`),
+    after `helpers`: trusted code of the benchmark that the tests call, such as HumanEval's
+    prompt. `reference` is a completion known to pass (the oracle); `entry_point` is the
+    function the tests call."""
 
     task_id: str
     request: Request
@@ -32,6 +34,7 @@ class Problem:
     tests: str
     reference: str
     entry_point: str
+    helpers: str = ""
 
     def solution(self, completion: str) -> str:
         return self.solution_prefix + completion
@@ -48,7 +51,12 @@ class Problem:
                    and node.name == self.entry_point for node in tree.body)
 
     def program(self, completion: str) -> str:
+        """Solution and tests as one program, as the benchmarks' own harnesses run them."""
         return f"{self.solution(completion)}\n\n{self.tests}\n"
+
+    @property
+    def checks(self) -> Checks:
+        return Checks(self.tests, self.entry_point, self.helpers)
 
 
 def evaluate_functional(name: str, problems: list[Problem], generate: Generate,
@@ -57,8 +65,8 @@ def evaluate_functional(name: str, problems: list[Problem], generate: Generate,
     completions = generate([problem.request for problem in problems], sampling)
     flat = [(problem, completion) for problem, samples in zip(problems, completions)
             for completion in samples]
-    outcomes = run_programs([problem.program(completion.text) for problem, completion in flat],
-                            limits, workers)
+    outcomes = run_programs([problem.solution(completion.text) for problem, completion in flat],
+                            limits, workers, [problem.checks for problem, _ in flat])
     return score_functional(name, problems, completions, outcomes)
 
 
