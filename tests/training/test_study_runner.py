@@ -192,3 +192,13 @@ def test_dry_run_hours_at_the_rate_measured_for_each_model(plan, tmp_path):
     text, totals = dry_run(plan, only="sweep", throughput=MeasuredPlanThroughput(measured))
     assert totals["hours"] == pytest.approx(family.trained_tokens() * family.flops_per_token.total / 2e6 / 3600)
     assert "measured on a test device" in text
+
+
+def test_how_a_run_executes_does_not_rename_it(plan):
+    from pycodesmall.training.study.runner import run_hash
+    [family] = families(plan, plan.experiments["sweep"], lambda e, axis, labels: 3e-3)
+    config = family.main.config
+    config.train.compile, config.eval.interval, config.checkpoint.interval = True, 7, 3
+    assert run_hash(config) == family.main.run_hash
+    config.train.precision = "bf16"
+    assert run_hash(config) != family.main.run_hash

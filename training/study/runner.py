@@ -92,13 +92,23 @@ class Family:
         return steps * self.tokens_per_step
 
 
+# How a run executes and reports, not what it computes: left out of its name, so that
+# turning on compilation or logging more often keeps a study's runs and results.
+_EXECUTION_ONLY = {"output": None, "checkpoint": None, "eval": None,
+                   "train": ("init_from", "compile", "gradient_checkpointing")}
+
+
 def run_hash(config: TrainConfig, branch_of: str | None = None) -> str:
     """The name of a run: the hash of what determines its weights (its config without the
-    output and checkpoint settings; a branch, its parent's hash and step instead of a path)."""
+    settings of `_EXECUTION_ONLY`; a branch names its parent's hash and step instead of a
+    checkpoint path). Device and precision stay in: they change the arithmetic."""
     d = config.to_dict()
-    d.pop("output")
-    d.pop("checkpoint")
-    d["train"].pop("init_from")
+    for section, keys in _EXECUTION_ONLY.items():
+        if keys is None:
+            d.pop(section)
+        else:
+            for key in keys:
+                d[section].pop(key)
     if branch_of is not None:
         d["branch_of"] = branch_of
     return dict_hash(d)[:16]
