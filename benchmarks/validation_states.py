@@ -21,6 +21,9 @@ every beginning of the text that was removed (cut after each of its tokens) must
     pip install -e ".[bench]"                          # tree-sitter, tree-sitter-python
     python benchmarks/validation_states.py            # >= 500 states, a few minutes
     python benchmarks/validation_states.py --corpus /path/to/test.jsonl.gz --states 600
+    # iterating on a validator: the model completes once, later runs reuse its completions
+    python benchmarks/validation_states.py --completions /tmp/completions.json \
+        --validators python_parser --failures /tmp/failures.json --out /tmp/states.json
 
 Writes benchmarks/results/validation_states.json (see `--out`).
 """
@@ -28,6 +31,7 @@ Writes benchmarks/results/validation_states.json (see `--out`).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import io
 import json
@@ -159,8 +163,8 @@ def _continuation_parts(source: str) -> tuple[list[str], str, str]:
             if tok.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
                 at_line_start = True
                 continue
-            if tok.type in (tokenize.NL, tokenize.COMMENT):
-                continue
+            if tok.type in (tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER):
+                continue  # the end of the source starts no statement
             if at_line_start:
                 indent, at_line_start = tok.line[:tok.start[1]], False
             if tok.type == tokenize.OP and tok.string in pairs:
@@ -290,7 +294,25 @@ def complete_states(states: list[State], batch: int, max_new_tokens: int) -> tup
     return completions, time.perf_counter() - started
 
 
-def judge_validator(name, validator, states, completions, judged, examples=3) -> dict:
+def cached_completions(path: Path, states: list[State], batch: int, max_new_tokens: int) -> tuple[list, float]:
+    """The model's raw completions and finish reasons from `path` when it holds them for
+    these states (their prefixes and suffixes hashed), otherwise completed and saved there,
+    so that re-runs cost only the validators and the judge."""
+    digest = hashlib.sha256(json.dumps([[s.prefix, s.suffix] for s in states]).encode()).hexdigest()
+    key = {"states_sha256": digest, "max_new_tokens": max_new_tokens}
+    if path.exists():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved["key"] == key:
+            return ([types.SimpleNamespace(**c) for c in saved["completions"]], saved["model_s"])
+        print(f"{path}: saved for other states; completing again", file=sys.stderr)
+    completions, model_s = complete_states(states, batch, max_new_tokens)
+    rows = [{"raw_text": c.raw_text, "finish_reason": c.finish_reason} for c in completions]
+    path.write_text(json.dumps({"key": key, "model_s": model_s, "completions": rows}), encoding="utf-8")
+    return completions, model_s
+
+
+def judge_validator(name, validator, states, completions, judged, examples=3,
+                    failures: list | None = None) -> dict:
     shown = Counter()
     adds_error, unfinished, ends_open, nothing, times, bad = Counter(), Counter(), Counter(), Counter(), [], []
     for state, completion, ok in zip(states, completions, judged):
@@ -310,9 +332,13 @@ def judge_validator(name, validator, states, completions, judged, examples=3) ->
             unfinished[state.kind] += 1
             if adds_syntax_error(state.prefix, result.text, state.suffix):
                 adds_error[state.kind] += 1
+                example = {"kind": state.kind, "prefix_end": state.prefix[-80:],
+                           "shown": result.text, "suffix_start": state.suffix[:80]}
                 if len(bad) < examples:
-                    bad.append({"kind": state.kind, "prefix_end": state.prefix[-80:],
-                                "shown": result.text, "suffix_start": state.suffix[:80]})
+                    bad.append(example)
+                if failures is not None:
+                    failures.append({"file": state.file, "raw": completion.raw_text,
+                                     "cut_off": cut_off, **example})
     total = lambda c: {"all": sum(c.values()), **{k: c[k] for k in KINDS}}
     return {
         "shown": total(shown),
@@ -327,7 +353,8 @@ def judge_validator(name, validator, states, completions, judged, examples=3) ->
     }
 
 
-def true_beginnings(validators: dict, states: list[State], judged: list[bool]) -> dict:
+def true_beginnings(validators: dict, states: list[State], judged: list[bool],
+                    failures: dict | None = None) -> dict:
     """How the judge and each validator (told the text was cut off) treat every beginning
     of the removed held-out text."""
     count, judge_rejects, rejects = 0, 0, Counter()
@@ -340,6 +367,10 @@ def true_beginnings(validators: dict, states: list[State], judged: list[bool]) -
             for name, validator in validators.items():
                 result = validator(state.prefix, text, state.suffix, True)
                 rejects[name] += result.text != text
+                if failures is not None and result.text != text:
+                    failures.setdefault(name, []).append(
+                        {"kind": state.kind, "prefix_end": state.prefix[-80:], "beginning": text,
+                         "shown": result.text, "suffix_start": state.suffix[:80]})
     return {"beginnings": count, "judge_finds_a_syntax_error": judge_rejects,
             "validator_cuts_or_rejects": dict(rejects)}
 
@@ -353,6 +384,14 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "validation_states.json")
+    parser.add_argument("--completions", type=Path, default=None,
+                        help="keep the model's raw completions in this file: saved on the first run, "
+                             "reused afterwards (for iterating on the validators)")
+    parser.add_argument("--validators", default="before,python_parser,tree_sitter",
+                        help="comma-separated: which validators to judge")
+    parser.add_argument("--failures", type=Path, default=None,
+                        help="write every shown completion that adds a syntax error, and every true "
+                             "beginning cut or rejected, to this JSON file")
     args = parser.parse_args()
     torch.set_num_threads(1)
     config = {"corpus": args.corpus.name, "states": args.states, "seed": args.seed,
@@ -361,10 +400,16 @@ def main() -> None:
               "before_commit": BEFORE}
     record = provenance(config)
     started = time.perf_counter()
-    validators = {"before": before_validate(), "python_parser": python_parser_validate,
-                  "tree_sitter": tree_sitter_validate}
+    available = {"before": before_validate, "python_parser": lambda: python_parser_validate,
+                 "tree_sitter": lambda: tree_sitter_validate}
+    validators = {name: available[name]() for name in args.validators.split(",")}
     states, files = make_states(args.corpus, args.states, args.seed, args.max_chars)
-    completions, model_s = complete_states(states, args.batch, args.max_new_tokens)
+    if args.completions is None:
+        completions, model_s = complete_states(states, args.batch, args.max_new_tokens)
+    else:
+        completions, model_s = cached_completions(args.completions, states, args.batch,
+                                                  args.max_new_tokens)
+    failures = None if args.failures is None else {"adds_a_syntax_error": {}, "true_beginnings": {}}
     # States the judge itself cannot repair with an empty completion are left out.
     judged = [not adds_syntax_error(s.prefix, "", s.suffix) for s in states]
     result = {
@@ -379,12 +424,17 @@ def main() -> None:
         "judge": ("a shown completion adds a syntax error when no continuation typed after it "
                   "(close its open string and brackets, an operand, the rest of a header, an "
                   "indented pass body; then the suffix) makes the file parse with compile()"),
-        "validators": {name: judge_validator(name, v, states, completions, judged)
-                       for name, v in validators.items()},
-        "true_beginnings": true_beginnings(validators, states, judged),
+        "validators": {name: judge_validator(
+            name, v, states, completions, judged,
+            failures=None if failures is None else failures["adds_a_syntax_error"].setdefault(name, []))
+            for name, v in validators.items()},
+        "true_beginnings": true_beginnings(validators, states, judged,
+                                           None if failures is None else failures["true_beginnings"]),
     }
     result["wall_time_s"] = round(time.perf_counter() - started, 1)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    if failures is not None:
+        args.failures.write_text(json.dumps(failures, indent=1) + "\n", encoding="utf-8")
     print(json.dumps({k: v["shown_adding_a_syntax_error"]["all"] for k, v in result["validators"].items()}),
           "->", args.out)
 

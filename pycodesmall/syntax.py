@@ -50,26 +50,63 @@ def ending(source: str) -> str:
     interactive interpreter's "incomplete input"); "line" (it goes on on the same line only:
     `x = a +`, `if x`, an open string on the last line); "broken" (an error before the end,
     which nothing written after it can repair)."""
+    return _ending(source)[0]
+
+
+def _ending(source: str) -> tuple[str, SyntaxError | None]:
+    """`ending` and the parser's error that decided it (None where `source` parses)."""
     error = syntax_error(source)
     if error is None:
-        return "complete"
+        return "complete", None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if codeop.compile_command(source, "<completion>", "exec") is None:
-                return "lines"
+                return ("broken" if _hides_an_error(source, error) else "lines"), error
     except SyntaxError as e:
         error = e
     except _PARSER_FAILURES:
-        return "broken"
+        return "broken", error
     at = char_offset(source, error.lineno, error.offset)
     if at is None:
-        return "broken"
+        return "broken", error
     last_line = max((m.end() for m in _NEWLINE.finditer(source)), default=0)
     if at >= len(source.rstrip()) or (
             error.msg.startswith("unterminated string literal") and at >= last_line):
-        return "line"
-    return "broken"
+        return ("broken" if _hides_an_error(source, error) else "line"), error
+    return "broken", error
+
+
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
+_QUOTE = re.compile(r"""[A-Za-z]*('''|\"\"\"|'|")""")
+
+
+def _hides_an_error(source: str, error: SyntaxError) -> bool:
+    """An open string or bracket at the end of `source` keeps the parser from reporting an
+    error before it (a parameter list that cannot be one, a bytes literal with an invalid
+    escape): closing them, as any continuation must, shows an error on an earlier line than
+    the one they open on, or in a string that was already closed. (An error on their own
+    line may be the operand still to come: `f(a, *` closed is `f(a, *)`.)"""
+    closed, quoted, first_line = source, False, error.lineno or 0
+    for _ in range(8):
+        if error.msg.endswith("was never closed") and error.msg[1:2] in _CLOSERS:
+            closed += _CLOSERS[error.msg[1]]
+        elif error.msg.startswith("unterminated"):  # a string, closed with its own quote
+            at = char_offset(closed, error.lineno, error.offset)
+            quote = None if at is None else _QUOTE.match(closed, at)
+            if quote is None:
+                return False
+            closed, quoted = closed + quote.group(1), True
+        else:
+            break
+        error = syntax_error(closed)
+        if error is None:
+            return False
+    if error.lineno is None or error.msg.startswith("f-string"):
+        return False
+    if error.msg.startswith(("(value error)", "(unicode error)")) and not quoted:
+        return True  # a string closed before the end: nothing to come can change it
+    return error.lineno < first_line
 
 
 def char_offset(source: str, lineno: int | None, col: int | None) -> int | None:
@@ -106,10 +143,15 @@ class EditorState:
         self._error_at = None if self.error is None else char_offset(
             self.prefix + suffix, self.error.lineno, self.error.offset)
         self._next_code = _next_code(suffix)
+        cursor_line = prefix[max((m.end() for m in _NEWLINE.finditer(prefix)), default=0):]
+        self._block_end = _block_end(suffix, _indent_width(cursor_line))
 
     def fits(self, text: str) -> bool:
         """`text` at the cursor adds no syntax error: the file parses with it, or fails only
-        in the suffix, past the code that follows the cursor, and no earlier than before."""
+        where the file failed before, or further down: past the rest of the cursor's block
+        (the suffix up to its first line no deeper than the cursor's, that line included, as
+        an `except:` or `else:` that goes on the statement at the cursor), no earlier than
+        before, and not in a string that the completion left open."""
         if self.suffix is None:
             return self.ending(text) == "complete"
         source = self.prefix + text + self.suffix
@@ -125,16 +167,70 @@ class EditorState:
         if isinstance(error, IndentationError) and in_suffix < self._next_code[2]:
             return False  # the line after the completion no longer fits its indentation
         before = self._error_at - len(self.prefix)
+        if in_suffix == before:
+            return True  # the suffix's own error, where it was
+        if error.msg.startswith("unterminated"):
+            return False  # the suffix's quotes pair up anew: a string the completion opened
+        if in_suffix < self._block_end and not error.msg.endswith("was never closed"):
+            return False  # the cursor's block no longer parses (a bracket the suffix left
+            # open is its own, wherever the completion ends)
         return before < 0 or in_suffix >= before
 
     def ending(self, text: str) -> str:
-        """`ending` of the judged prefix and `text`."""
+        """`ending` of the judged prefix and `text`; "broken" also where the text stops in a
+        statement that cannot open a block while the suffix goes on deeper (a bracket or a
+        docstring left open where the next line is indented as a body)."""
         if self.suffix is None:
             lines = _NEWLINE.split(text)
             if any(line.strip() and not line.startswith(self.indent) for line in lines[1:]):
                 return "broken"  # below the cursor's indentation: outside what can be judged
             text = "\n".join(lines[:1] + [line[len(self.indent):] for line in lines[1:]])
-        return ending(self.prefix + text)
+            return ending(self.prefix + text)
+        source = self.prefix + text
+        verdict, error = _ending(source)
+        if verdict in ("lines", "line") and self._next_code is not None:
+            line = _open_line(source, error)
+            next_width = _indent_width(self.suffix[self._next_code[0]:self._next_code[1]])
+            if (line is not None and next_width > _indent_width(line)
+                    and line.split(None, 1)[0].rstrip(":") not in _BLOCK_KEYWORDS):
+                return "broken"
+        return verdict
+
+
+_BLOCK_KEYWORDS = {"if", "elif", "else", "while", "for", "with", "def", "class", "try",
+                   "except", "finally", "async", "match", "case"}
+
+
+def _indent_width(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _open_line(source: str, error: SyntaxError) -> str | None:
+    """The line where the statement left open at the end of `source` starts, as far as the
+    parser's error tells: the line of the open bracket or string, else the last line; None
+    where the open part is a block header whose body comes next."""
+    if error.msg.startswith(("expected an indented block", "expected 'except' or 'finally'")):
+        return None
+    lines = _NEWLINE.split(source)
+    if error.msg.endswith("was never closed") or error.msg.startswith("unterminated"):
+        if error.lineno is not None and 0 < error.lineno <= len(lines):
+            return lines[error.lineno - 1] if lines[error.lineno - 1].strip() else None
+    last = next((line for line in reversed(lines) if line.strip()), None)
+    return last
+
+
+def _block_end(suffix: str, width: int) -> int:
+    """The end of the suffix's first line of code no deeper than `width` (the end of the
+    block the cursor is in, and the line that goes on or follows it); the suffix's length
+    where there is none."""
+    for start in [0] + [m.end() for m in _NEWLINE.finditer(suffix)]:
+        found = _NEWLINE.search(suffix, start)
+        end = len(suffix) if found is None else found.start()
+        line = suffix[start:end]
+        stripped = line.lstrip(" \t")
+        if stripped and not stripped.startswith("#") and len(line) - len(stripped) <= width:
+            return end
+    return len(suffix)
 
 
 def _valid_beginning_start(prefix: str) -> int | None:

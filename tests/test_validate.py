@@ -135,3 +135,56 @@ def test_in_a_broken_file_only_problems_on_the_completion_lines_are_reported():
     assert result.valid
     assert [(p.kind, p.message) for p in result.problems] == [
         ("UndefinedName", "undefined name 'undefined_name'")]
+
+
+# Completions that the validation benchmark (benchmarks/validation_states.py) found adding a
+# syntax error the file did not have, each class as a small case.
+
+def test_a_docstring_left_open_is_not_shown_where_the_suffix_goes_on_as_a_body():
+    prefix = "class Plugin:\n    "
+    suffix = "\n        assert not name.endswith('x')\n\n    def other(self):\n        pass\n"
+    raw = '"""A class for the given object.\n\n    This is a list of the methods.\n    The value'
+    assert validate(prefix, raw, suffix, cut_off=True).text == ""
+    # where the suffix follows at the docstring's own level, it may go on
+    shown = validate(prefix, raw, "\n\n    def other(self):\n        pass\n", cut_off=True)
+    assert shown.valid and shown.ends_open and shown.text.startswith('"""A class')
+
+
+def test_a_completion_that_closes_the_block_the_suffix_goes_on_is_cut():
+    prefix = "def f():\n    try"
+    suffix = "\n        working_set = already.working_set\n    except AttributeError:\n        pass\n"
+    raw = (":\n        return False\n\n    except ImportError:\n        pass\n    else:\n"
+           "        raise ValueError('no')\n\n    if __name__ == '__main__':\n        main()\n")
+    result = validate(prefix, raw, suffix)
+    assert result.valid and result.truncated and "else" not in result.text
+    assert compile(prefix + result.text + suffix, "<t>", "exec")
+    cut_line = validate("def f(x):\n    if", " x:\n        return 1\n    else:\n        return 2",
+                        "\n        return 3\n    else:\n        return 4\n")
+    assert cut_line.text == " x:\n        return 1"
+
+
+def test_an_open_bracket_is_not_shown_where_the_suffix_goes_on_as_a_body():
+    prefix = "def f(sock, state):\n    try:\n        pass\n    finally:\n        "
+    raw = "sock.sendall(state.decode('utf-8')"
+    deeper = "\n            cleanup()\n        if sock:\n            sock.close()\n"
+    assert validate(prefix, raw, deeper, cut_off=True).text == ""
+    assert validate(prefix, raw, "\n        sock.close()\n", cut_off=True).text == raw
+    header = validate(prefix, "if sock.ready(state", deeper, cut_off=True)  # can still open the block
+    assert header.valid and header.ends_open and header.text == "if sock.ready(state"
+
+
+def test_an_error_hidden_behind_an_open_string_or_bracket_is_found():
+    prefix, suffix = "def reader(", "\n    m = 1\n    return m\n"
+    raw = 'lock, mock.Mock() -> None:\n    """Apply the lock.\n\n    This is called'
+    assert validate(prefix, raw, suffix, cut_off=True).text == ""  # no parameter list
+    escape = validate("if x:\n    ", 'check(b"AB", f(1) == b"\\xd5\\x3"', "\ny = 2\n", cut_off=True)
+    assert escape.text == ""  # a closed bytes literal with an invalid escape
+    assert validate("x = ", 'f(1, "abc', "\ny = 2\n", cut_off=True).ends_open  # still open
+
+
+def test_a_string_left_open_is_not_closed_by_the_suffixs_quotes():
+    prefix = "def is_enum(type:"
+    raw = ' Any) -> None:\n    """Return a string.\n\n    Args:\n        type'
+    suffix = '\n    """Is this an enum?"""\n    return isinstance(type, Enum)\n'
+    result = validate(prefix, raw, suffix, cut_off=True)
+    assert result.valid and result.text == " Any) -> None:"
