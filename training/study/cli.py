@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from pycodesmall.errors import PycodesmallError
-from pycodesmall.training.study.plan import REPO_ROOT, load_plan
+from pycodesmall.training.study.plan import load_plan
 
 __all__ = ["study"]
 
@@ -46,7 +46,7 @@ def run_command(plan_path: str, only: str | None, dry_run: bool) -> None:
 
 
 @study.command("report")
-@click.option("--results", "results_dir", default=str(REPO_ROOT / "results" / "study"), show_default=True,
+@click.option("--results", "results_dir", default="results/study", show_default=True,
               type=click.Path(file_okay=False), help="The study's results folder.")
 @click.option("--bootstraps", default=400, show_default=True, type=click.IntRange(min=20),
               help="Resamples behind every 95% interval.")

@@ -14,12 +14,12 @@ import math
 from pathlib import Path
 
 from pycodesmall.errors import ConfigError
-from pycodesmall.training.study.plan import REPO_ROOT, Plan
+from pycodesmall.training.study.plan import Plan
 from pycodesmall.training.study.runner import Family, NotReady, families
 
 __all__ = ["ThroughputModel", "AssumedThroughput", "MeasuredPlanThroughput", "dry_run"]
 
-THROUGHPUT_FILE = REPO_ROOT / "benchmarks" / "results" / "train_throughput.json"
+THROUGHPUT_FILE = Path("benchmarks/results/train_throughput.json")  # from the repository root
 
 
 class ThroughputModel:

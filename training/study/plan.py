@@ -38,9 +38,7 @@ from typing import Any
 from pycodesmall.errors import ConfigError
 from pycodesmall.training.toml_file import read_toml
 
-__all__ = ["Axis", "Evaluation", "Sampled", "Experiment", "Plan", "load_plan", "REPO_ROOT"]
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["Axis", "Evaluation", "Sampled", "Experiment", "Plan", "load_plan"]
 
 
 @dataclass(frozen=True)
@@ -119,8 +117,12 @@ _EXPERIMENT_KEYS = {"base", "axes", "choose", "compute", "tokens", "overrides", 
 
 
 def load_plan(path: str | Path) -> Plan:
-    """Read and check a plan file; every problem is a `ConfigError` naming the key."""
+    """Read and check a plan file; every problem is a `ConfigError` naming the key.
+
+    Relative paths in the plan, and in the training configs it names, are relative to the
+    directory the command runs in: the repository root."""
     path = Path(path)
+    root = Path.cwd()
     raw = read_toml(path, "study plan")
     unknown = sorted(set(raw) - {"study", "axes", "experiment"})
     if unknown:
@@ -134,7 +136,7 @@ def load_plan(path: str | Path) -> Plan:
     if assumed is not None and (not isinstance(assumed, (int, float)) or assumed <= 0):
         raise ConfigError(f"{path}: study.assumed_flops_per_second must be a positive number")
     axes = {name: _axis(name, table, path) for name, table in raw.get("axes", {}).items()}
-    experiments = {name: _experiment(name, table, axes, path)
+    experiments = {name: _experiment(name, table, axes, path, root)
                    for name, table in raw.get("experiment", {}).items()}
     if not experiments:
         raise ConfigError(f"{path}: no [experiment.NAME] tables")
@@ -143,10 +145,10 @@ def load_plan(path: str | Path) -> Plan:
             if source not in experiments or list(experiments).index(source) >= list(experiments).index(experiment.name):
                 raise ConfigError(f"{path}: experiment.{experiment.name}.choose.{axis} names {source!r}, "
                                   "which must be an experiment listed before it")
-    return Plan(path, REPO_ROOT / study.get("results", "results/study"),
-                REPO_ROOT / study.get("runs", "runs/study"), experiments,
+    return Plan(path, root / study.get("results", "results/study"),
+                root / study.get("runs", "runs/study"), experiments,
                 None if assumed is None else float(assumed), study.get("assumed_device", ""),
-                REPO_ROOT / study["throughput"] if "throughput" in study else None)
+                root / study["throughput"] if "throughput" in study else None)
 
 
 def _axis(name: str, table: Any, path: Path) -> Axis:
@@ -170,7 +172,7 @@ def _axis(name: str, table: Any, path: Path) -> Axis:
     return Axis(name, choices)
 
 
-def _experiment(name: str, table: dict, axes: dict[str, Axis], path: Path) -> Experiment:
+def _experiment(name: str, table: dict, axes: dict[str, Axis], path: Path, root: Path) -> Experiment:
     where = f"{path}: experiment.{name}"
     unknown = sorted(set(table) - _EXPERIMENT_KEYS)
     if unknown:
@@ -195,14 +197,14 @@ def _experiment(name: str, table: dict, axes: dict[str, Axis], path: Path) -> Ex
     for key, value in fractions.items():
         if not 0.0 < value < 1.0:
             raise ConfigError(f"{where}.{key} must lie strictly between 0 and 1")
-    return Experiment(name=name, base=REPO_ROOT / table["base"],
+    return Experiment(name=name, base=root / table["base"],
                       axes=tuple(axes[a] for a in table.get("axes", [])),
                       budgets=tuple(sorted(float(b) for b in budgets)), budget_kind=kind,
                       choose=choose, overrides=dict(table.get("overrides", {})),
-                      evaluation=_evaluation(table.get("evaluation", {}), where), **fractions)
+                      evaluation=_evaluation(table.get("evaluation", {}), where, root), **fractions)
 
 
-def _evaluation(table: dict, where: str) -> Evaluation:
+def _evaluation(table: dict, where: str, root: Path) -> Evaluation:
     table = dict(table)
     sampled = table.pop("sampled", None)
     known = {f.name for f in dataclasses.fields(Evaluation)} - {"sampled"}
@@ -214,5 +216,5 @@ def _evaluation(table: dict, where: str) -> Evaluation:
             raise ConfigError(f"{where}.evaluation.sampled takes {', '.join(sorted(sampled_known))}")
         sampled = Sampled(**sampled)
     evaluation = Evaluation(**table, sampled=sampled)
-    return dataclasses.replace(evaluation, test_split=str(REPO_ROOT / evaluation.test_split),
-                               benchmarks=str(REPO_ROOT / evaluation.benchmarks))
+    return dataclasses.replace(evaluation, test_split=str(root / evaluation.test_split),
+                               benchmarks=str(root / evaluation.benchmarks))

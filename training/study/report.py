@@ -32,7 +32,6 @@ from pycodesmall.training.study.fits import (
     fit_loss_surface, fit_power_law, fit_pure_power_law, point_arrays,
 )
 from pycodesmall.training.study.isoflop import IsoflopFit, IsoflopMinimum, fit_isoflop, isoflop_curve, isoflop_minima
-from pycodesmall.training.study.plan import REPO_ROOT
 
 __all__ = ["SCHEMA_VERSION", "PUBLISHED", "read_points", "fit_size_sweep", "SizeSweepFits", "write_report"]
 
@@ -314,9 +313,10 @@ def _published_rows(fits: SizeSweepFits) -> list[dict]:
 # --- formatting -------------------------------------------------------------------------
 
 def _shown(path: Path) -> str:
-    """`path` relative to the repository when it lies inside it, so the report reads the same anywhere."""
+    """`path` relative to the repository root (where the command runs) when it lies inside
+    it, so the report reads the same on every machine."""
     try:
-        return str(Path(path).resolve().relative_to(REPO_ROOT))
+        return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
