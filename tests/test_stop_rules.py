@@ -193,3 +193,10 @@ def test_the_rule_that_fires_first_wins_whatever_the_pieces(rules, text, expecte
         watch = rules.watch()
         found = (watch.feed(text[i:i + size]) for i in range(0, len(text), size))
         assert next(p for p in found if p is not None) == expected, size
+
+
+def test_a_comment_line_does_not_end_a_block():
+    rules = StopRules(line_prefix="    ", block_end=True)
+    assert rules.cut("x = 1\n# note\n    y = 2\n") is None
+    assert cut(StopRules(block_end=True), "def f():\n    a = 1\n# note\n    return a\nb = 2") == (
+        "def f():\n    a = 1\n# note\n    return a")

@@ -37,7 +37,12 @@ class MetricsLog:
     def _drop_after(self, step: int) -> None:
         if not self.path.exists():
             return
-        records = [json.loads(line) for line in self.path.read_text().splitlines()]
+        records = []
+        for line in self.path.read_text().splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:  # a line cut short by a kill: it is rewritten anyway
+                continue
         kept = [r for r in records if "event" in r or r["step"] <= step]  # start records stay
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))

@@ -184,8 +184,8 @@ class _LineRules:
         """The current line's first non-blank character `ch` arrived: is the block over?"""
         if self.cursor_indent is None:
             self.cursor_indent = self.indent
-        if self.cursor_line or not (self.block_end and self.logical):
-            return None
+        if self.cursor_line or not (self.block_end and self.logical) or ch == "#":
+            return None  # a comment line is no statement, wherever it is indented
         if self.indent < self.cursor_indent:
             return self.kept_end
         if self.cursor_indent == 0:

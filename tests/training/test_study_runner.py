@@ -202,3 +202,30 @@ def test_how_a_run_executes_does_not_rename_it(plan):
     assert run_hash(config) == family.main.run_hash
     config.train.precision = "bf16"
     assert run_hash(config) != family.main.run_hash
+
+
+def test_a_diverged_run_is_a_point_of_its_own_and_never_chosen(plan):
+    from pycodesmall.training.train import DivergedError
+
+    def train(config, **kwargs):
+        if config.optimizer.lr == 3e-3:
+            raise DivergedError("training diverged: the loss became non-finite at step 3")
+        return real_train(config, **kwargs)
+    lines = []
+    run_plan(plan, train=train, echo=lines.append)
+    tune = {r["labels"]["lr"]: r for r in read_points(plan.results, "tune")}
+    assert "diverged" in tune[3e-3] and tune[3e-3]["eval"]["test_bpb"]["value"] is None
+    assert {r["labels"]["lr"] for r in read_points(plan.results, "sweep")} == {3e-2}
+    assert any("diverged" in line for line in lines)
+
+
+def test_a_kill_between_the_two_saves_of_a_pause_loses_nothing(plan):
+    run_plan(plan, only="tune", echo=lambda line: None)
+    [family] = families(plan, plan.experiments["sweep"])
+    main = family.main
+    real_train(main.config, pause_at=8)
+    (main.run_dir / "step_000008.pt").unlink()  # killed after checkpoint.pt, before the kept copy
+    counting = CountingTrain()
+    assert len(run_plan(plan, only="sweep", train=counting, echo=lambda line: None)) == 2
+    assert [kw.get("pause_at") for d, kw in counting.calls if d == str(main.run_dir)] == [None]
+    assert not (main.run_dir / "step_000008.pt").exists()  # dropped once the branch was measured

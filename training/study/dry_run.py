@@ -27,6 +27,9 @@ class ThroughputModel:
 
     def __init__(self, path: Path = THROUGHPUT_FILE):
         self.path = path
+        if not path.exists():
+            raise ConfigError(f"no throughput measurements at {path}: run the dry run from the repository "
+                              "root, or measure them with benchmarks/train_throughput.py")
         data = json.loads(path.read_text(encoding="utf-8"))
         self.rates: dict[str, list[tuple[float, float]]] = {}
         for preset in data["presets"].values():
@@ -42,6 +45,8 @@ class ThroughputModel:
     def flops_per_second(self, flops_per_token: float, precision: str, compile: bool,
                          labels: dict | None = None) -> float:
         variant = f"{precision}_compiled" if compile and f"{precision}_compiled" in self.rates else precision
+        if variant not in self.rates:
+            raise ConfigError(f"{self.path} has no {variant} measurements; it has {', '.join(self.rates)}")
         points = self.rates[variant]
         x = math.log(flops_per_token)
         if x <= points[0][0]:
@@ -110,6 +115,8 @@ def dry_run(plan: Plan, only: str | None = None, throughput: ThroughputModel | N
         else:
             throughput = ThroughputModel()
     lines, totals = [], {"experiments": {}, "tokens": 0, "flops": 0.0, "hours": 0.0}
+    if only and only not in plan.experiments:
+        raise ConfigError(f"no experiment {only!r} in {plan.path}; it has {', '.join(plan.experiments)}")
     for name, experiment in plan.experiments.items():
         if only and name != only:
             continue

@@ -17,7 +17,9 @@ is not measured again. A study stopped at any moment loses at most the segment i
 from __future__ import annotations
 
 import json
+import math
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,11 +31,12 @@ import torch
 from pycodesmall.config import ModelConfig
 from pycodesmall.errors import ConfigError, PycodesmallError
 from pycodesmall.tokenizer import PythonTokenizer
-from pycodesmall.training.checkpoint import load_checkpoint
+from pycodesmall.training.checkpoint import CheckpointError, load_checkpoint
 from pycodesmall.training.provenance import dict_hash, git_commit, hardware
 from pycodesmall.training.study.flops import (FlopsPerToken, ParameterCount, count_parameters,
                                               training_flops_per_token)
 from pycodesmall.training.study.plan import Experiment, Plan
+from pycodesmall.training.train import DivergedError
 from pycodesmall.training.train_config import TrainConfig, load_config
 
 __all__ = ["Family", "Point", "NotReady", "families", "run_plan", "point_path", "read_points",
@@ -188,23 +191,24 @@ def read_points(results: Path, experiment: str) -> list[dict]:
 
 
 def choose_from_results(plan: Plan, experiment: Experiment, axis: str, labels: dict) -> Any:
-    """The label of `axis` whose point in the source experiment has the lowest held-out bits
-    per byte among those that agree with `labels` on the other axes; `NotReady` until every
-    choice of the axis has a point there."""
+    """The label of `axis` whose final point in the source experiment has the lowest held-out
+    bits per byte among those that agree with `labels` on the other axes (a diverged run
+    counts as the worst); `NotReady` until every choice of the axis has one. Only points of
+    the source's current runs count, not files left by an earlier version of its plan."""
     source = experiment.choose[axis]
+    current = {f.main.run_hash for f in families(plan, plan.experiments[source])}
+    other = {k: v for k, v in labels.items() if k != axis}
     candidates = {}
     for record in read_points(plan.results, source):
-        other = {k: v for k, v in labels.items() if k != axis}
-        if all(record["labels"].get(k) == v for k, v in other.items()):
-            candidates[_label_key(record["labels"][axis])] = (record["eval"]["test_bpb"]["value"],
-                                                              record["labels"][axis])
+        if record["point"] in current and all(record["labels"].get(k) == v for k, v in other.items()):
+            value = record["eval"]["test_bpb"]["value"]
+            candidates[_label_key(record["labels"][axis])] = math.inf if value is None else value
     wanted = list(experiment.axis(axis).choices)
     missing = [c for c in wanted if _label_key(c) not in candidates]
     if missing:
         raise NotReady(f"{experiment.name} chooses {axis} for {labels} from {source}, which has no "
                        f"point yet for {axis} = {', '.join(map(str, missing))}")
-    best = min((candidates[_label_key(c)] for c in wanted), key=lambda pair: pair[0])
-    return next(c for c in wanted if _label_key(c) == _label_key(best[1]))
+    return min(wanted, key=lambda c: candidates[_label_key(c)])
 
 
 def _label_key(label: Any) -> str:
@@ -289,50 +293,70 @@ def _run_family(plan: Plan, family: Family, evaluate: PointEvaluator, train, pro
     for point in family.points:
         path = point_path(plan, point)
         if path.exists():
+            _drop_branch_checkpoints(family, point)  # also after a kill right after the point landed
             continue
         started = any((point.run_dir / f).exists() for f in ("checkpoint.pt", "run.json"))
         if not point.final and not started:
             kept = main.run_dir / f"step_{point.branch_step:06d}.pt"
-            if not kept.exists():
+            if not kept.exists() and not _keep_latest_at(main.run_dir, point.branch_step, kept):
                 label = progress.segment(f"{name}: main run to step {point.branch_step} of {main.steps}")
                 _train_segment(train, main, point.branch_step, label)
         label = progress.segment(f"{name} {point.labels['budget']}: "
                                  + ("main run to its end" if point.final else
                                     f"cooldown {point.branch_step}->{point.steps}"))
-        if not (point.run_dir / "run.json").exists():
-            _train_segment(train, point, None, label)
-        record = _point_record(family, point)
-        record["eval"] = evaluate(point.run_dir / "model", point, family.experiment)
+        try:
+            if not (point.run_dir / "run.json").exists():
+                _train_segment(train, point, None, label)
+        except DivergedError as why:
+            # A point of its own: the same run diverges again on every try, and the plan
+            # must go on past it (an lr sweep's largest rate may well diverge).
+            progress.echo(f"{name}: {why}")
+            record = {**_point_record(family, point, trained=False), "diverged": str(why),
+                      "eval": {"test_bpb": {"value": None}}}
+        else:
+            record = _point_record(family, point)
+            record["eval"] = evaluate(point.run_dir / "model", point, family.experiment)
         _write_json(path, record)
         written.append(path)
-        if not point.final:  # the branch's starting point is no longer needed
-            (main.run_dir / f"step_{point.branch_step:06d}.pt").unlink(missing_ok=True)
-            (point.run_dir / "checkpoint.pt").unlink(missing_ok=True)
+        _drop_branch_checkpoints(family, point)
     return written
 
 
+def _keep_latest_at(run_dir: Path, step: int, kept: Path) -> bool:
+    """Whether the run's latest checkpoint is the one of `step`, now also kept as `kept`: a
+    run killed between its two saves at a pause has only `checkpoint.pt` there."""
+    latest = run_dir / "checkpoint.pt"
+    try:
+        if not latest.exists() or int(load_checkpoint(latest)["step"]) != step:
+            return False
+    except CheckpointError:
+        return False
+    shutil.copyfile(latest, kept)
+    return True
+
+
+def _drop_branch_checkpoints(family: Family, point: Point) -> None:
+    """A measured branch no longer needs its starting point nor its own checkpoint."""
+    if not point.final:
+        (family.main.run_dir / f"step_{point.branch_step:06d}.pt").unlink(missing_ok=True)
+        (point.run_dir / "checkpoint.pt").unlink(missing_ok=True)
+
+
 def _train_segment(train, point: Point, pause_at: int | None, label: str) -> dict:
-    """Train `point`'s run up to `pause_at` (None: its end), resuming what is on disk."""
-    # Any checkpoint resumes: training falls back to the newest intact one and says so.
+    """Train `point`'s run up to `pause_at` (None: its end), resuming what is on disk (any
+    checkpoint: training falls back to the newest intact one and says so)."""
     resume = (point.run_dir / "checkpoint.pt").exists() or any(point.run_dir.glob("step_*.pt"))
-    if resume and pause_at is not None and _checkpoint_step(point.run_dir / "checkpoint.pt") >= pause_at:
-        raise PycodesmallError(f"{point.run_dir} is past step {pause_at} without a kept checkpoint "
-                               f"there; delete the directory to train it again")
     return train(point.config, resume=resume, pause_at=pause_at, label=label)
-
-
-def _checkpoint_step(path: Path) -> int:
-    return int(load_checkpoint(path)["step"])
 
 
 def _describe(labels: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in labels.items())
 
 
-def _point_record(family: Family, point: Point) -> dict:
-    run = json.loads((point.run_dir / "run.json").read_text(encoding="utf-8"))
-    wall = run["wall_time_s"]
-    if not point.final:  # the stable phase it branched from counts too
+def _point_record(family: Family, point: Point, trained: bool = True) -> dict:
+    run = json.loads((point.run_dir / "run.json").read_text(encoding="utf-8")) if trained else {}
+    wall = run.get("wall_time_s", 0.0)
+    if not point.final and trained:  # the stable phase it branched from counts too
         wall += load_checkpoint(family.main.run_dir / f"step_{point.branch_step:06d}.pt")["elapsed_s"]
     tokens = point.steps * family.tokens_per_step
     return {
