@@ -291,3 +291,12 @@ def test_unusable_checkpoints_are_one_line_errors(data_overrides, tmp_path, cont
                                                 f"output.dir={out}", "train.max_steps=2"])
     assert result.exit_code == 1 and re.search(message, result.output), result.output
     assert "Traceback" not in result.output and "KeyError" not in result.output
+
+
+def test_a_resume_skips_a_metrics_line_cut_short_by_a_kill(tmp_path):
+    from pycodesmall.training.metrics_log import MetricsLog
+    (tmp_path / "metrics.jsonl").write_text('{"event": "start"}\n{"step": 1, "loss": 2.0}\n{"step": 2, "lo')
+    with MetricsLog(tmp_path, resume_step=1) as log:
+        log.write({"step": 2, "loss": 1.5})
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert lines == [{"event": "start"}, {"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5}]
