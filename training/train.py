@@ -227,6 +227,13 @@ def _train(cfg: TrainConfig, resume: bool, ctx: distributed.Distributed, on_exit
     ddp_model = (DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
                  if ctx.enabled else model)
     precision = resolve_precision(cfg.train.precision, ctx.device)
+    started_in = record.get("started_from", {}).get("precision")
+    if cfg.train.precision == "auto" and started_in not in (None, precision):
+        # A study names runs by their config, "auto" included: going on silently would mix
+        # two precisions under one name.
+        raise ConfigError(f"{start_from} was trained in {started_in}, but train.precision \"auto\" is "
+                          f"{precision} on this {ctx.device.type}; set train.precision = \"{started_in}\" "
+                          f"to go on as it started (or \"{precision}\" to switch knowingly)")
     record["precision"] = precision
 
     log = on_exit.enter_context(MetricsLog(out_dir, resume_step=step if resume else None)) if ctx.is_main else None

@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from pycodesmall.training.study.report import PLACEHOLDER, read_points, write_report
+from pycodesmall.training.study.points import read_points
+from pycodesmall.training.study.report import PLACEHOLDER, write_report
 
 TRUE = {"E": 0.6, "A": 40.0, "alpha": 0.34, "B": 400.0, "beta": 0.28}
 A_OPT = TRUE["beta"] / (TRUE["alpha"] + TRUE["beta"])  # N_opt ~ C^a

@@ -10,7 +10,8 @@ from pycodesmall.errors import ConfigError
 from pycodesmall.training import train as train_module
 from pycodesmall.training.study import cli as study_cli
 from pycodesmall.training.study.plan import load_plan
-from pycodesmall.training.study.runner import families, point_path, read_points, run_plan
+from pycodesmall.training.study.points import experiment_points
+from pycodesmall.training.study.runner import families, point_path, run_plan
 from pycodesmall.training.train import train as real_train
 
 PLAN = """
@@ -89,9 +90,9 @@ def test_runs_every_point_then_skips_them(plan):
     counting = CountingTrain()
     written = run_plan(plan, train=counting, echo=lambda line: None)
     assert len(written) == 2 + 2  # tune: one point per lr; sweep: two budgets of the chosen lr
-    tune = read_points(plan.results, "tune")
+    tune = experiment_points(plan.results, "tune")
     best = min(tune, key=lambda r: r["eval"]["test_bpb"]["value"])
-    sweep = read_points(plan.results, "sweep")
+    sweep = experiment_points(plan.results, "sweep")
     assert {r["labels"]["lr"] for r in sweep} == {best["labels"]["lr"]}
     by_budget = {r["labels"]["budget"]: r for r in sweep}
     short, long = by_budget["B1"], by_budget["B2"]
@@ -129,11 +130,11 @@ def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_one(plan, tmp_path, m
     with pytest.raises(KeyboardInterrupt):
         run_plan(plan, only="tune", echo=lambda line: None)
     monkeypatch.setattr(train_module, "train_step", real_step)
-    assert read_points(plan.results, "tune") == []
+    assert experiment_points(plan.results, "tune") == []
     run_plan(plan, only="tune", echo=lambda line: None)
 
     def bpb(p):
-        return sorted((r["labels"]["lr"], r["eval"]["test_bpb"]["value"]) for r in read_points(p.results, "tune"))
+        return sorted((r["labels"]["lr"], r["eval"]["test_bpb"]["value"]) for r in experiment_points(p.results, "tune"))
     assert bpb(plan) == bpb(clean)
 
 
@@ -213,9 +214,9 @@ def test_a_diverged_run_is_a_point_of_its_own_and_never_chosen(plan):
         return real_train(config, **kwargs)
     lines = []
     run_plan(plan, train=train, echo=lines.append)
-    tune = {r["labels"]["lr"]: r for r in read_points(plan.results, "tune")}
+    tune = {r["labels"]["lr"]: r for r in experiment_points(plan.results, "tune")}
     assert "diverged" in tune[3e-3] and tune[3e-3]["eval"]["test_bpb"]["value"] is None
-    assert {r["labels"]["lr"] for r in read_points(plan.results, "sweep")} == {3e-2}
+    assert {r["labels"]["lr"] for r in experiment_points(plan.results, "sweep")} == {3e-2}
     assert any("diverged" in line for line in lines)
 
 
@@ -229,3 +230,21 @@ def test_a_kill_between_the_two_saves_of_a_pause_loses_nothing(plan):
     assert len(run_plan(plan, only="sweep", train=counting, echo=lambda line: None)) == 2
     assert [kw.get("pause_at") for d, kw in counting.calls if d == str(main.run_dir)] == [None]
     assert not (main.run_dir / "step_000008.pt").exists()  # dropped once the branch was measured
+
+
+def test_the_progress_count_reaches_its_total_after_a_kill_in_a_cooldown(plan, monkeypatch):
+    run_plan(plan, only="tune", echo=lambda line: None)
+    real_step = train_module.train_step
+
+    def killed_in_the_cooldown(model, optimizer, batches, step, *args):
+        if step == 9:  # the main run pauses at 8; step 9 is the B1 branch's
+            raise KeyboardInterrupt
+        return real_step(model, optimizer, batches, step, *args)
+    monkeypatch.setattr(train_module, "train_step", killed_in_the_cooldown)
+    with pytest.raises(KeyboardInterrupt):
+        run_plan(plan, only="sweep", echo=lambda line: None)
+    monkeypatch.setattr(train_module, "train_step", real_step)
+    lines = []
+    run_plan(plan, only="sweep", echo=lines.append)
+    counts = [line.split("]")[0].lstrip("[") for line in lines if line.startswith("[")]
+    assert counts == ["1/2", "2/2"]  # the branch's cooldown, then the main run to its end

@@ -108,6 +108,19 @@ def test_a_paused_run_keeps_a_checkpoint_and_resumes_as_if_never_paused(data_ove
         train(config, pause_at=8)
 
 
+def test_auto_precision_never_continues_a_run_in_another_precision(data_overrides, tmp_path, monkeypatch):
+    common = ["train.max_steps=8", "checkpoint.interval=4"]
+    paused = load_config(TEST_CONFIG, [*data_overrides, f"output.dir={tmp_path}", *common, "train.precision=bf16"])
+    train(paused, pause_at=4)
+    # The same study run (precision "auto") continued on a CPU without native bf16.
+    monkeypatch.setattr(train_module, "resolve_precision", lambda wanted, device: "fp32" if wanted == "auto" else wanted)
+    with pytest.raises(ConfigError, match=r'trained in bf16, but train.precision "auto" is fp32 .*'
+                                          r'train.precision = "bf16"'):
+        run(data_overrides, tmp_path, *common, "train.precision=auto", resume=True)
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 4  # nothing lost
+    assert run(data_overrides, tmp_path, *common, "train.precision=bf16", resume=True)["precision"] == "bf16"
+
+
 @pytest.mark.parametrize("change", ["train.max_steps=12", "schedule.decay_fraction=0.5",
                                     "schedule.decay_start=5", "schedule.min_lr_ratio=0.1",
                                     "schedule.kind=cosine"])

@@ -97,11 +97,17 @@ class MeasuredPlanThroughput:
 
 
 def _precision(family: Family) -> str:
-    wanted = family.main.config.train.precision
-    if wanted != "auto":
-        return wanted
-    from pycodesmall.training.precision import resolve_precision
+    """The precision the run would take where it is meant to run: "auto" on a CUDA plan is
+    bf16 (every GPU since Ampere has it; this machine may have none to ask), on a CPU plan
+    what this CPU resolves it to."""
+    train = family.main.config.train
+    if train.precision != "auto":
+        return train.precision
+    if train.device == "cuda":
+        return "bf16"
     import torch
+
+    from pycodesmall.training.precision import resolve_precision
     return resolve_precision("auto", torch.device("cpu"))
 
 

@@ -32,10 +32,10 @@ from pycodesmall.training.study.fits import (
     fit_loss_surface, fit_power_law, fit_pure_power_law, point_arrays,
 )
 from pycodesmall.training.study.isoflop import IsoflopFit, IsoflopMinimum, fit_isoflop, isoflop_curve, isoflop_minima
+from pycodesmall.training.study.points import SCHEMA_VERSION, read_points
 
-__all__ = ["SCHEMA_VERSION", "PUBLISHED", "read_points", "fit_size_sweep", "SizeSweepFits", "write_report"]
+__all__ = ["PUBLISHED", "fit_size_sweep", "SizeSweepFits", "write_report"]
 
-SCHEMA_VERSION = 1
 SIZE_SWEEP = "size_sweep"
 COUNT_NAMES = {"total": "total N", "non_embedding": "non-embedding N"}
 SAMPLED_MEASURES = ("syntax_valid", "pass_at_1", "pass_at_10", "line_exact_match", "line_edit_similarity")
@@ -54,34 +54,6 @@ PLACEHOLDER = ("> **[Interpretation to be written: what the differences between 
                "published ones mean. Placeholder, not a finding.]**")
 
 
-# --- reading the point files ------------------------------------------------------------
-
-def read_points(results_dir: Path) -> tuple[dict[str, list[dict]], list[dict[str, str]]]:
-    """Points by experiment (each sorted by file name) and the files skipped, with why.
-
-    A file is skipped when it is not JSON (half written), not an object of schema_version
-    `SCHEMA_VERSION`, or lacks `experiment`; its folder need not match its experiment.
-    """
-    experiments: dict[str, list[dict]] = {}
-    skipped = []
-    for path in sorted(Path(results_dir).glob("*/*.json")):
-        reason = None
-        try:
-            point = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            point, reason = None, f"unreadable: {e}"
-        if reason is None and not isinstance(point, dict):
-            reason = "not a JSON object"
-        elif reason is None and point.get("schema_version") != SCHEMA_VERSION:
-            reason = f"schema_version {point.get('schema_version')!r}, expected {SCHEMA_VERSION}"
-        elif reason is None and not isinstance(point.get("experiment"), str):
-            reason = "no experiment name"
-        if reason is not None:
-            skipped.append({"path": str(path.relative_to(results_dir)), "reason": reason})
-            continue
-        point["_file"] = str(path.relative_to(results_dir))
-        experiments.setdefault(point["experiment"], []).append(point)
-    return experiments, skipped
 
 
 def _value(x) -> float | None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -36,13 +35,11 @@ from pycodesmall.training.provenance import dict_hash, git_commit, hardware
 from pycodesmall.training.study.flops import (FlopsPerToken, ParameterCount, count_parameters,
                                               training_flops_per_token)
 from pycodesmall.training.study.plan import Experiment, Plan
+from pycodesmall.training.study.points import SCHEMA_VERSION, experiment_points, write_point
 from pycodesmall.training.train import DivergedError
 from pycodesmall.training.train_config import TrainConfig, load_config
 
-__all__ = ["Family", "Point", "NotReady", "families", "run_plan", "point_path", "read_points",
-           "PointEvaluator"]
-
-SCHEMA_VERSION = 1
+__all__ = ["Family", "Point", "NotReady", "families", "run_plan", "point_path", "PointEvaluator"]
 
 
 class NotReady(PycodesmallError):
@@ -184,12 +181,6 @@ def point_path(plan: Plan, point: Point) -> Path:
     return plan.results / point.experiment / f"{point.run_hash}.json"
 
 
-def read_points(results: Path, experiment: str) -> list[dict]:
-    """The point records of one experiment, in file-name order."""
-    directory = Path(results) / experiment
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.json"))]
-
-
 def choose_from_results(plan: Plan, experiment: Experiment, axis: str, labels: dict) -> Any:
     """The label of `axis` whose final point in the source experiment has the lowest held-out
     bits per byte among those that agree with `labels` on the other axes (a diverged run
@@ -199,7 +190,7 @@ def choose_from_results(plan: Plan, experiment: Experiment, axis: str, labels: d
     current = {f.main.run_hash for f in families(plan, plan.experiments[source])}
     other = {k: v for k, v in labels.items() if k != axis}
     candidates = {}
-    for record in read_points(plan.results, source):
+    for record in experiment_points(plan.results, source):
         if record["point"] in current and all(record["labels"].get(k) == v for k, v in other.items()):
             value = record["eval"]["test_bpb"]["value"]
             candidates[_label_key(record["labels"][axis])] = math.inf if value is None else value
@@ -213,13 +204,6 @@ def choose_from_results(plan: Plan, experiment: Experiment, axis: str, labels: d
 
 def _label_key(label: Any) -> str:
     return json.dumps(label)
-
-
-def _write_json(path: Path, record: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".json.partial")
-    partial.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(partial, path)
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -283,7 +267,18 @@ def _pending(plan: Plan, family: Family) -> bool:
 
 
 def _segments(plan: Plan, family: Family) -> int:
-    return sum(1 + (not p.final) for p in family.points if not point_path(plan, p).exists())
+    """The segments `_run_family` will announce: one per point still to measure, and one more
+    for each branch whose starting checkpoint the main run must still reach."""
+    return sum(1 + _needs_main_segment(family, p) for p in family.points if not point_path(plan, p).exists())
+
+
+def _started(point: Point) -> bool:
+    return any((point.run_dir / f).exists() for f in ("checkpoint.pt", "run.json"))
+
+
+def _needs_main_segment(family: Family, point: Point) -> bool:
+    return (not point.final and not _started(point)
+            and not (family.main.run_dir / f"step_{point.branch_step:06d}.pt").exists())
 
 
 def _run_family(plan: Plan, family: Family, evaluate: PointEvaluator, train, progress: Progress) -> list[Path]:
@@ -295,10 +290,9 @@ def _run_family(plan: Plan, family: Family, evaluate: PointEvaluator, train, pro
         if path.exists():
             _drop_branch_checkpoints(family, point)  # also after a kill right after the point landed
             continue
-        started = any((point.run_dir / f).exists() for f in ("checkpoint.pt", "run.json"))
-        if not point.final and not started:
+        if _needs_main_segment(family, point):
             kept = main.run_dir / f"step_{point.branch_step:06d}.pt"
-            if not kept.exists() and not _keep_latest_at(main.run_dir, point.branch_step, kept):
+            if not _keep_latest_at(main.run_dir, point.branch_step, kept):
                 label = progress.segment(f"{name}: main run to step {point.branch_step} of {main.steps}")
                 _train_segment(train, main, point.branch_step, label)
         label = progress.segment(f"{name} {point.labels['budget']}: "
@@ -316,7 +310,7 @@ def _run_family(plan: Plan, family: Family, evaluate: PointEvaluator, train, pro
         else:
             record = _point_record(family, point)
             record["eval"] = evaluate(point.run_dir / "model", point, family.experiment)
-        _write_json(path, record)
+        write_point(path, record)
         written.append(path)
         _drop_branch_checkpoints(family, point)
     return written
