@@ -32,24 +32,37 @@ local function on_status(_, result)
   end
 end
 
-local function on_attach(client, bufnr)
-  local caps = client.server_capabilities or {}
-  if M.config.inline and caps.inlineCompletionProvider and vim.lsp.inline_completion then
+-- Ghost text where Neovim has built-in inline completion (0.12+) and the user wants it.
+local function inline_wanted()
+  return M.config.inline and vim.lsp.inline_completion ~= nil
+end
+
+-- The server offers inline completion to clients that announce it and the completion menu to
+-- the others, so a client that will not show ghost text must not announce it.
+local function before_init(params)
+  if not inline_wanted() then
+    params.capabilities.textDocument.inlineCompletion = nil
+  end
+end
+
+local function on_attach(_, bufnr)
+  if inline_wanted() then
     vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
   else
     vim.bo[bufnr].omnifunc = "v:lua.vim.lsp.omnifunc"
   end
 end
 
+-- The settings go as initialization options only: with `settings` set too, Neovim 0.8+ sends
+-- them again in workspace/didChangeConfiguration, and the server loads the model twice.
 local function client_config()
-  local settings = vim.deepcopy(M.config.settings)
   return {
     name = NAME,
     cmd = M.config.cmd,
     root_dir = vim.fn.getcwd(),
-    init_options = settings,
-    settings = { pycodesmall = settings },
+    init_options = vim.deepcopy(M.config.settings),
     handlers = { ["pycodesmall/status"] = on_status },
+    before_init = before_init,
     on_attach = on_attach,
   }
 end
@@ -86,7 +99,8 @@ local function request_sync(client, method, params, timeout_ms, bufnr)
   return client.request_sync(method, params, timeout_ms, bufnr)
 end
 
---- Suggestions at the cursor of the current buffer, as text to insert there (best first).
+--- Suggestions at the cursor of the current buffer, as text to insert there (best first),
+--- asked for with the request behind what the buffer shows: ghost text or the completion menu.
 function M.suggestions(timeout_ms)
   local bufnr = vim.api.nvim_get_current_buf()
   local client = get_client(bufnr)
@@ -95,7 +109,7 @@ function M.suggestions(timeout_ms)
   end
   local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
   local texts = {}
-  if client.server_capabilities and client.server_capabilities.inlineCompletionProvider then
+  if inline_wanted() then
     params.context = { triggerKind = 1 }
     local response = request_sync(client, "textDocument/inlineCompletion", params, timeout_ms or 2000, bufnr)
     local result = response and response.result or {}
