@@ -45,6 +45,9 @@ class PycodesmallServer(LanguageServer):
         self.settings = defaults
         self.completer = Completer()
         self.initialization_options: object = None
+        # Settings arrive from `initialized` and didChangeConfiguration, possibly at once (Neovim
+        # sends both at startup): applied one after the other, a model loads once.
+        self._applying_settings = asyncio.Lock()
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
         """Serve over stdin/stdout until `exit` or the end of input; the exit code."""
@@ -93,6 +96,10 @@ class PycodesmallServer(LanguageServer):
         Values that do not fit the model (checked once it is loaded) are refused like any
         bad value: said in a message, the previous value kept.
         """
+        async with self._applying_settings:
+            await self._apply_settings(raw)
+
+    async def _apply_settings(self, raw: object) -> None:
         previous = self.settings
         settings, problems = previous.updated(raw)
         if self.completer.model is not None and not self.completer.needs_load(settings):

@@ -143,6 +143,22 @@ async def test_storms_of_changes_and_huge_files(client, lsp_model_dir):
     assert all(a in ([], answers[-1]) for a in answers)
 
 
+async def test_settings_sent_again_while_the_model_loads_load_it_once(lsp_model_dir):
+    # Neovim 0.8+ sends `settings` as didChangeConfiguration right after `initialized`.
+    def send_settings_again(client):
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+            {"debounceMs": 0, "repetitionPenalty": 1.0}))
+    client = await start_client(lsp_model_dir, while_loading=send_settings_again)
+    try:
+        open_document(client)
+        answer = await inline(client, end_of(SOURCE))  # answered after both settings are applied
+        assert [state for state, _ in client.statuses] == ["loading", "ready"]
+        assert answer == library_suggestions(lsp_model_dir, SOURCE)
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
 async def test_a_model_that_fails_to_load_is_reported_and_the_server_keeps_running(tmp_path):
     client = await start_client(tmp_path / "no-such-model")
     try:
