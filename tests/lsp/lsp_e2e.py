@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pycodesmall
@@ -43,8 +44,11 @@ def _client_recording_status() -> LanguageClient:
 
 
 async def start_client(model_dir: Path | str, editor: str = "visual-studio-code",
-                       options: dict | None = None) -> LanguageClient:
-    """A client talking to a fresh server process, initialized, with the model loaded (or failed)."""
+                       options: dict | None = None,
+                       while_loading: Callable[[LanguageClient], None] | None = None) -> LanguageClient:
+    """A client talking to a fresh server process, initialized, with the model loaded (or failed).
+
+    `while_loading(client)` runs right after `initialized` is sent, before the model settles."""
     config = ClientServerConfig(server_command(model_dir), client_factory=_client_recording_status)
     client = await config.start()
     capabilities = client_capabilities(editor)
@@ -53,16 +57,20 @@ async def start_client(model_dir: Path | str, editor: str = "visual-studio-code"
     client.initialize_result = await client.initialize_session(types.InitializeParams(
         capabilities=capabilities,
         initialization_options={"debounceMs": 0, "repetitionPenalty": 1.0, **(options or {})}))
+    if while_loading is not None:
+        while_loading(client)
     await asyncio.wait_for(client.model_settled.wait(), timeout=60)
     return client
 
 
-def library_suggestions(model_dir, text: str, **settings) -> list[str]:
-    """What the server should answer, computed in this process with the same code path.
+def library_suggestions(model_dir, text: str, offset: int | None = None, **settings) -> list[str]:
+    """What the server should answer at `offset` (default: the end), computed in this process
+    with the same code path.
 
     Plain greedy decoding (no repetition penalty), as every test client asks for: the
     fixture's random weights give non-blank answers to SOURCE that way.
     """
     chosen = Settings(model=str(model_dir), **{"repetition_penalty": 1.0, **settings})
     model = pycodesmall.load(str(model_dir), device="cpu")
-    return [c.text for c in suggest(model, prompt_for(model, text, len(text), chosen), chosen)]
+    offset = len(text) if offset is None else offset
+    return [c.text for c in suggest(model, prompt_for(model, text, offset, chosen), chosen)]
