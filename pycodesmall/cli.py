@@ -1,4 +1,4 @@
-"""The `pycodesmall` command: complete code, list and download models."""
+"""The `pycodesmall` command: complete code, list and download models, try them in a browser."""
 
 from __future__ import annotations
 
@@ -145,6 +145,37 @@ def download(name, revision):
     from pycodesmall.hub import resolve
 
     click.echo(str(resolve(name, revision)))
+
+
+@main.command()
+@click.option("--model", "-m", default=None, help="Released name, local directory or Hub repo id.")
+@click.option("--backend", default="auto", show_default=True, type=BACKEND_CHOICES)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; the default lets only this machine connect.")
+@click.option("--port", "-p", default=8765, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on; 0 picks a free one.")
+@click.option("--no-browser", is_flag=True, help="Print the page's address without opening a browser.")
+@_fail_cleanly
+def demo(model, backend, device, host, port, no_browser):
+    """Try completions in a local web page: ghost text as you type, as in an editor."""
+    import webbrowser
+
+    from pycodesmall.lsp_server.demo import start_demo
+    from pycodesmall.lsp_server.settings import Settings
+
+    click.secho(f"# loading {model or 'the bundled model'}", fg="bright_black", err=True)
+    # The page waits for a pause in typing itself; the server still drops superseded requests.
+    with start_demo(Settings(model=model, backend=backend, device=device, debounce_ms=0),
+                    host, port) as server:
+        click.echo(server.url)
+        click.secho(f"# {server.completer.model!r}; Ctrl+C stops the demo", fg="bright_black", err=True)
+        if not no_browser and not webbrowser.open(server.url):
+            click.secho("# no browser found: open the address above", fg="bright_black", err=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The wheel installs everything under the `pycodesmall` namespace and misses no package."""
 
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -30,3 +31,12 @@ def test_no_generic_top_level_modules_are_installed():
     for generic in ("training", "lsp_server"):
         assert not any((Path(p) / generic / "__init__.py").exists()
                        for p in sys.path if "site-packages" in p)
+
+
+def test_the_demo_page_is_package_data():
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["pycodesmall.lsp_server"]
+    files = [f.relative_to(ROOT / "lsp_server").as_posix()
+             for f in (ROOT / "lsp_server" / "demo_page").iterdir()]
+    assert {"demo_page/index.html", "demo_page/demo.js", "demo_page/demo.css"} <= set(files)
+    assert all(any(fnmatch(f, pattern) for pattern in patterns) for f in files)
