@@ -43,4 +43,4 @@ def test_extension_packages_into_a_vsix(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     names = zipfile.ZipFile(tmp_path / "pycodesmall.vsix").namelist()
     assert "extension/out/extension.js" in names and "extension/package.json" in names
-    assert not any(name.startswith("extension/src/") for name in names)
+    assert not any(name.startswith(("extension/src/", "extension/scripts/")) for name in names)

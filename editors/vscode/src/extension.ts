@@ -3,7 +3,7 @@
 // `textDocument/inlineCompletion` by default.
 
 import * as vscode from "vscode";
-import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from "vscode-languageclient/node";
+import { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
 
 import { STATUS_NOTIFICATION, ServerStatus, serverCommand, serverSettings } from "./settings";
 
@@ -40,7 +40,9 @@ export async function deactivate(): Promise<void> {
 async function start(): Promise<void> {
   const config = vscode.workspace.getConfiguration(SECTION);
   const { command, args } = serverCommand(config);
-  const serverOptions: ServerOptions = { command, args, transport: TransportKind.stdio };
+  // No `transport`: it still talks over stdio, and `TransportKind.stdio` would append a
+  // `--stdio` argument that `pycodesmall-lsp` rejects.
+  const serverOptions: ServerOptions = { command, args };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ language: "python" }],
     initializationOptions: serverSettings(config),
