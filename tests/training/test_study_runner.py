@@ -248,3 +248,61 @@ def test_the_progress_count_reaches_its_total_after_a_kill_in_a_cooldown(plan, m
     run_plan(plan, only="sweep", echo=lines.append)
     counts = [line.split("]")[0].lstrip("[") for line in lines if line.startswith("[")]
     assert counts == ["1/2", "2/2"]  # the branch's cooldown, then the main run to its end
+
+
+INCLUDING = """
+[study]
+results = "{results}"
+runs = "{tmp}/runs"
+include = ["{plan}"]
+
+[axes.seed]
+key = "train.seed"
+values = [1, 2]
+
+[experiment.seeds]
+base = "{base}"
+axes = ["width", "seed", "lr"]
+choose = {{ lr = "tune" }}
+only = {{ seed = [2] }}
+tokens = [2560]
+overrides = {{ "data.shards" = "{shards}", "data.tokenizer" = "{tokenizer}", "train.grad_accum" = 1 }}
+[experiment.seeds.evaluation]
+reference = false
+test_files = 1
+test_split = "{corpus}/test.jsonl.gz"
+"""
+
+
+def write_including_plan(plan, corpus_dir, tokenizer_dir, shards_dir, results=None):
+    path = plan.path.with_name("including.toml")
+    path.write_text(INCLUDING.format(tmp=plan.path.parent, results=results or plan.results, plan=plan.path,
+                                     base=TEST_CONFIG, shards=shards_dir, tokenizer=tokenizer_dir,
+                                     corpus=corpus_dir))
+    return path
+
+
+def test_an_included_plan_lends_its_axes_and_choices_and_runs_nothing(plan, corpus_dir, tokenizer_dir,
+                                                                       shards_dir):
+    including = load_plan(write_including_plan(plan, corpus_dir, tokenizer_dir, shards_dir))
+    assert list(including.experiments) == ["seeds"]
+    assert [labels["seed"] for labels in including.experiments["seeds"].grid()] == [2]
+    run_plan(plan, only="tune", echo=lambda line: None)
+    counting = CountingTrain()
+    written = run_plan(including, train=counting, echo=lambda line: None)
+    [point] = [json.loads(p.read_text()) for p in written]
+    tune = experiment_points(plan.results, "tune")
+    best = min(tune, key=lambda r: r["eval"]["test_bpb"]["value"])
+    assert point["labels"]["lr"] == best["labels"]["lr"]  # chosen by width alone: tune has no seed
+    assert point["labels"]["seed"] == 2 and point["config"]["train"]["seed"] == 2
+    assert len(counting.calls) == 1
+
+
+def test_include_and_only_errors_name_the_key(plan, corpus_dir, tokenizer_dir, shards_dir, tmp_path):
+    elsewhere = write_including_plan(plan, corpus_dir, tokenizer_dir, shards_dir, results=tmp_path / "other")
+    with pytest.raises(ConfigError, match="keeps its results or runs elsewhere"):
+        load_plan(elsewhere)
+    path = write_including_plan(plan, corpus_dir, tokenizer_dir, shards_dir)
+    path.write_text(path.read_text().replace("seed = [2]", "seed = [3]"))
+    with pytest.raises(ConfigError, match=r"only.seed must be a non-empty list of the axis's choices \(1, 2\)"):
+        load_plan(path)

@@ -22,6 +22,11 @@ A plan file (`training/study/*.toml`) names its axes once and its experiments af
     [experiment.size_sweep.evaluation]
     sampled = { n = 20, temperature = 0.8 }   # on the last point of each model only
 
+A plan may build on another: `include = ["training/study/size_sweep.toml"]` in [study] makes
+that plan's axes usable here and its experiments sources for `choose`, without running them
+(both plans must share results and runs). `only = { size = ["s332k"] }` keeps an experiment
+to some of an axis's choices.
+
 Every combination of the axes' choices is a *family*: one model trained once through its
 stable phase, with every budget a cooldown branched off it (Hägele et al. 2024), so one
 long run gives all of its budgets.
@@ -83,6 +88,7 @@ class Experiment:
     budgets: tuple[float, ...]  # compute (FLOPs) or tokens, ascending
     budget_kind: str  # "compute" or "tokens"
     choose: dict[str, str] = field(default_factory=dict)  # axis -> experiment it is chosen from
+    only: dict[str, tuple] = field(default_factory=dict)  # axis -> the choices kept (default: all)
     overrides: dict[str, Any] = field(default_factory=dict)
     cooldown_fraction: float = 0.2
     warmup_fraction: float = 0.1
@@ -92,7 +98,7 @@ class Experiment:
         """Every combination of the free axes' labels (chosen axes are left out)."""
         free = [axis for axis in self.axes if axis.name not in self.choose]
         return [dict(zip((a.name for a in free), labels))
-                for labels in itertools.product(*(list(a.choices) for a in free))]
+                for labels in itertools.product(*(list(self.only.get(a.name, a.choices)) for a in free))]
 
     def axis(self, name: str) -> Axis:
         return next(a for a in self.axes if a.name == name)
@@ -103,16 +109,21 @@ class Plan:
     path: Path
     results: Path
     runs: Path
-    experiments: dict[str, Experiment]
+    experiments: dict[str, Experiment]  # what `study run` trains, in order
     # For a machine not measured yet (a GPU plan): the model-FLOP rate the dry run assumes
     # and the words that say what it is; None: the throughput benchmark's measurements.
     assumed_flops_per_second: float | None = None
     assumed_device: str = ""
     # Measured on the plan's machine by benchmarks/study_throughput.py; overrides the above.
     throughput: Path | None = None
+    included: dict[str, Experiment] = field(default_factory=dict)  # sources for `choose` only
+
+    def experiment(self, name: str) -> Experiment:
+        """An experiment of this plan or of a plan it includes."""
+        return self.experiments.get(name) or self.included[name]
 
 
-_EXPERIMENT_KEYS = {"base", "axes", "choose", "compute", "tokens", "overrides", "cooldown_fraction",
+_EXPERIMENT_KEYS = {"base", "axes", "choose", "only", "compute", "tokens", "overrides", "cooldown_fraction",
                     "warmup_fraction", "evaluation"}
 
 
@@ -129,26 +140,56 @@ def load_plan(path: str | Path) -> Plan:
         raise ConfigError(f"{path}: unknown table(s) {', '.join(unknown)}; a plan has study, axes, experiment")
     study = dict(raw.get("study", {}))
     unknown = sorted(set(study) - {"results", "runs", "assumed_flops_per_second", "assumed_device",
-                                   "throughput"})
+                                   "throughput", "include"})
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) study.{', study.'.join(unknown)}")
     assumed = study.get("assumed_flops_per_second")
     if assumed is not None and (not isinstance(assumed, (int, float)) or assumed <= 0):
         raise ConfigError(f"{path}: study.assumed_flops_per_second must be a positive number")
-    axes = {name: _axis(name, table, path) for name, table in raw.get("axes", {}).items()}
+    results, runs = root / study.get("results", "results/study"), root / study.get("runs", "runs/study")
+    axes, included = _included(study.get("include", []), path, root, results, runs)
+    for name, table in raw.get("axes", {}).items():
+        if name in axes:
+            raise ConfigError(f"{path}: axes.{name} is defined by an included plan already")
+        axes[name] = _axis(name, table, path)
     experiments = {name: _experiment(name, table, axes, path, root)
                    for name, table in raw.get("experiment", {}).items()}
     if not experiments:
         raise ConfigError(f"{path}: no [experiment.NAME] tables")
+    if clash := sorted(set(experiments) & set(included)):
+        raise ConfigError(f"{path}: experiment(s) {', '.join(clash)} are defined by an included plan already")
     for experiment in experiments.values():
         for axis, source in experiment.choose.items():
-            if source not in experiments or list(experiments).index(source) >= list(experiments).index(experiment.name):
+            earlier = source in experiments and list(experiments).index(source) < list(experiments).index(experiment.name)
+            if not (earlier or source in included):
                 raise ConfigError(f"{path}: experiment.{experiment.name}.choose.{axis} names {source!r}, "
-                                  "which must be an experiment listed before it")
-    return Plan(path, root / study.get("results", "results/study"),
-                root / study.get("runs", "runs/study"), experiments,
+                                  "which must be an experiment listed before it or in an included plan")
+    return Plan(path, results, runs, experiments,
                 None if assumed is None else float(assumed), study.get("assumed_device", ""),
-                root / study["throughput"] if "throughput" in study else None)
+                root / study["throughput"] if "throughput" in study else None, included)
+
+
+def _included(paths: Any, path: Path, root: Path, results: Path, runs: Path
+              ) -> tuple[dict[str, Axis], dict[str, Experiment]]:
+    """The axes and experiments of the plans `path` includes, which must keep their points and
+    runs where this plan does (a chosen value is read from the source's points)."""
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise ConfigError(f"{path}: study.include must be a list of plan files")
+    axes: dict[str, Axis] = {}
+    experiments: dict[str, Experiment] = {}
+    for name in paths:
+        other = load_plan(root / name)
+        if other.included:
+            raise ConfigError(f"{path}: the included plan {name} includes plans itself; include those directly")
+        if (other.results, other.runs) != (results, runs):
+            raise ConfigError(f"{path}: the included plan {name} keeps its results or runs elsewhere "
+                              f"({other.results}, {other.runs}); a plan and those it includes share them")
+        for experiment in other.experiments.values():
+            for axis in experiment.axes:
+                if axes.setdefault(axis.name, axis) != axis:
+                    raise ConfigError(f"{path}: axis {axis.name!r} differs between included plans")
+        experiments.update(other.experiments)
+    return axes, experiments
 
 
 def _axis(name: str, table: Any, path: Path) -> Axis:
@@ -185,6 +226,7 @@ def _experiment(name: str, table: dict, axes: dict[str, Axis], path: Path, root:
     choose = dict(table.get("choose", {}))
     if set(choose) - set(table.get("axes", [])):
         raise ConfigError(f"{where}: choose names axes not in its axes list")
+    only = _only(table.get("only", {}), table.get("axes", []), choose, axes, where)
     if ("compute" in table) == ("tokens" in table):
         raise ConfigError(f"{where}: give exactly one of compute = [FLOPs, ...] or tokens = [...]")
     kind = "compute" if "compute" in table else "tokens"
@@ -200,8 +242,23 @@ def _experiment(name: str, table: dict, axes: dict[str, Axis], path: Path, root:
     return Experiment(name=name, base=root / table["base"],
                       axes=tuple(axes[a] for a in table.get("axes", [])),
                       budgets=tuple(sorted(float(b) for b in budgets)), budget_kind=kind,
-                      choose=choose, overrides=dict(table.get("overrides", {})),
+                      choose=choose, only=only, overrides=dict(table.get("overrides", {})),
                       evaluation=_evaluation(table.get("evaluation", {}), where, root), **fractions)
+
+
+def _only(table: Any, names: list[str], choose: dict, axes: dict[str, Axis], where: str) -> dict[str, tuple]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}.only must be a table of axis = [choices]")
+    only = {}
+    for name, kept in table.items():
+        if name not in names or name in choose:
+            raise ConfigError(f"{where}.only.{name}: only takes axes of the experiment that it does not choose")
+        unknown = [k for k in kept if k not in axes[name].choices] if isinstance(kept, list) and kept else None
+        if unknown is None or unknown:
+            raise ConfigError(f"{where}.only.{name} must be a non-empty list of the axis's choices "
+                              f"({', '.join(map(str, axes[name].choices))})")
+        only[name] = tuple(kept)
+    return only
 
 
 def _evaluation(table: dict, where: str, root: Path) -> Evaluation:

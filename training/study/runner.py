@@ -183,21 +183,23 @@ def point_path(plan: Plan, point: Point) -> Path:
 
 def choose_from_results(plan: Plan, experiment: Experiment, axis: str, labels: dict) -> Any:
     """The label of `axis` whose final point in the source experiment has the lowest held-out
-    bits per byte among those that agree with `labels` on the other axes (a diverged run
-    counts as the worst); `NotReady` until every choice of the axis has one. Only points of
-    the source's current runs count, not files left by an earlier version of its plan."""
-    source = experiment.choose[axis]
-    current = {f.main.run_hash for f in families(plan, plan.experiments[source])}
-    other = {k: v for k, v in labels.items() if k != axis}
+    bits per byte among those that agree with `labels` on the other axes the source has (a
+    diverged run counts as the worst); `NotReady` until every choice of the axis has one.
+    Only points of the source's current runs count, not files left by an earlier version of
+    its plan."""
+    source = plan.experiment(experiment.choose[axis])
+    current = {f.main.run_hash for f in families(plan, source)}
+    shared = {a.name for a in source.axes} - {axis}
+    other = {k: v for k, v in labels.items() if k in shared}
     candidates = {}
-    for record in experiment_points(plan.results, source):
+    for record in experiment_points(plan.results, source.name):
         if record["point"] in current and all(record["labels"].get(k) == v for k, v in other.items()):
             value = record["eval"]["test_bpb"]["value"]
             candidates[_label_key(record["labels"][axis])] = math.inf if value is None else value
     wanted = list(experiment.axis(axis).choices)
     missing = [c for c in wanted if _label_key(c) not in candidates]
     if missing:
-        raise NotReady(f"{experiment.name} chooses {axis} for {labels} from {source}, which has no "
+        raise NotReady(f"{experiment.name} chooses {axis} for {labels} from {source.name}, which has no "
                        f"point yet for {axis} = {', '.join(map(str, missing))}")
     return min(wanted, key=lambda c: candidates[_label_key(c)])
 
