@@ -51,14 +51,16 @@ def test_indent_variant_needs_fewer_tokens_on_held_out_code(training_texts):
     assert sizes["indent"] < sizes["bpe"]
 
 
-def test_ast_variant_marks_statements(training_texts):
+def test_ast_variant_marks_the_statements_their_first_token_does_not_name(training_texts):
     tok = PythonTokenizer.train(training_texts, "ast", 1024)
-    text = tok._tokenizer.decode(tok.encode("import os\ndef f():\n    return os\n"),
-                                 skip_special_tokens=False)
+    src = ('import os\n@cache\ndef f(x):\n    """Doc."""\n    y = os.sep\n    y += x\n'
+           '    print(y)\n    await g()\n    match = 1\n    match y:\n        case _:\n            ...\n'
+           '    return y\n')
+    text = tok._tokenizer.decode(tok.encode(src), skip_special_tokens=False)
     marker = dict(zip(indentation.STATEMENT_TYPES, indentation.MARKERS[4:]))
-    assert text.count(marker["Import"]) == 1
-    assert text.count(marker["FunctionDef"]) == 1
-    assert text.count(marker["Return"]) == 1
+    assert [c for c in text if c in marker.values()] == [
+        marker[name] for name in ("Assign", "AugAssign", "Expr", "Assign", "Match")]
+    assert tok.decode(tok.encode(src)) == src
 
 
 @pytest.mark.parametrize("prompt, generated, expected", [
