@@ -32,12 +32,14 @@ ScoreWindow = Callable[[Sequence[int]], Sequence[float]]
 
 @dataclass(frozen=True)
 class BitsPerByte:
-    """Totals over a set of texts; `value` is bits per byte."""
+    """Totals over a set of texts; `value` is bits per byte. `per_text` keeps each text's
+    (bits, bytes) where the caller will resample texts (a paired bootstrap over files)."""
 
     bits: float
     bytes: int
     tokens: int
     texts: int
+    per_text: tuple[tuple[float, int], ...] = ()
 
     @property
     def value(self) -> float | None:
@@ -73,14 +75,16 @@ def text_bits(score_window: ScoreWindow, encode: Callable[[str], list[int]], sta
 def bits_per_byte(score_window: ScoreWindow, encode: Callable[[str], list[int]], start_id: int,
                   texts: Iterable[str], context: int) -> BitsPerByte:
     """Bits per byte of `texts` taken together (empty texts count for nothing)."""
-    bits, nbytes, tokens, count = 0.0, 0, 0, 0
+    per_text, tokens = [], 0
     for text in texts:
         size = len(text.encode("utf-8"))
         if size == 0:
             continue
         text_bits_, text_tokens = text_bits(score_window, encode, start_id, text, context)
-        bits, nbytes, tokens, count = bits + text_bits_, nbytes + size, tokens + text_tokens, count + 1
-    return BitsPerByte(bits, nbytes, tokens, count)
+        per_text.append((text_bits_, size))
+        tokens += text_tokens
+    return BitsPerByte(sum(b for b, _ in per_text), sum(n for _, n in per_text), tokens, len(per_text),
+                       tuple(per_text))
 
 
 def continuation_bits_per_byte(score_window: ScoreWindow, encode: Callable[[str], list[int]],

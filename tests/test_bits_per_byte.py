@@ -32,6 +32,7 @@ def test_bits_per_byte_sums_bits_over_bytes_with_the_start_token_scored():
     result = bits_per_byte(lambda window: [-math.log(4)] * (len(window) - 1), encode, 0, texts, 16)
     assert result.texts == 2 and result.bytes == 3 + 80 and result.tokens == 83
     assert result.value == pytest.approx(2.0) and result.bytes_per_token == 1.0
+    assert [(pytest.approx(bits), size) for bits, size in result.per_text] == [(6.0, 3), (160.0, 80)]
 
 
 def test_a_continuation_is_scored_given_its_prompt():

@@ -101,7 +101,9 @@ def test_runs_every_point_then_skips_them(plan):
     assert long["flops"] == pytest.approx(5120 * long["flops_per_token"]["total"])
     assert long["parameters"]["total"] == long["parameters"]["non_embedding"] + long["parameters"]["embedding"]
     assert short["config"]["schedule"]["decay_start"] == 8 and long["config"]["train"]["max_steps"] == 20
-    assert 0 < short["eval"]["test_bpb"]["value"] and short["eval"]["test_bpb"]["files"] == 1
+    test = short["eval"]["test_bpb"]
+    assert 0 < test["value"] and test["files"] == 1 and len(test["file_bits"]) == len(test["file_bytes"]) == 1
+    assert test["file_bits"][0] / test["file_bytes"][0] == pytest.approx(test["value"])
     assert short["wall_time_s"] > 0 and long["final"] and not short["final"]
     # The sweep's main run paused at the branch's decay start, went on after the branch.
     sweep_main = [kw for d, kw in counting.calls if d.endswith(long["point"])]

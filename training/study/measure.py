@@ -61,8 +61,10 @@ def measure(model, evaluation: Evaluation, eval_dir: Path, sampled: Sampled | No
 def _summary(result: BitsPerByte, files: list[str] | None = None) -> dict:
     summary = {"value": result.value, "bits": result.bits, "bytes": result.bytes,
                "tokens": result.tokens, "texts": result.texts}
-    if files is not None:
+    if files is not None:  # each file's bits and bytes, in `files` order: comparisons pair them
         summary["files"] = len(files)
+        summary["file_bits"] = [bits for bits, _ in result.per_text]
+        summary["file_bytes"] = [size for _, size in result.per_text]
     return summary
 
 
