@@ -3,12 +3,13 @@
 Editor states come from held-out files of the corpus's test split (a seeded sample of files
 up to `--max-chars`): a line blanked to its indentation, a line cut after one of its tokens,
 a new empty block (`if x:` and the like) after a statement. The bundled model completes every
-state once (greedy, `--max-new-tokens`, one thread, no validation); then each validator judges
-the same raw completions:
+state once (greedy, `--max-new-tokens`, `--max-lines` if given, one thread, no validation); then
+each validator judges the same raw completions, told how generation ended:
 
 - `before`: `validate()` as it was before validation judged the completion by itself (the
   module at commit BEFORE, loaded from git: the code that ran, not a copy);
-- `python_parser`: `pycodesmall.validate` (the interpreter's parser, `pycodesmall.syntax`);
+- `python_parser`: `pycodesmall.validate` (the interpreter's parser, `pycodesmall.syntax`), as
+  `complete()` and the language server call it (`validate_completion`);
 - `tree_sitter`: the same cuts and choices with tree-sitter-python answering the two parser
   questions (does the file fail only where it did, can the text still go on).
 
@@ -21,6 +22,8 @@ every beginning of the text that was removed (cut after each of its tokens) must
     pip install -e ".[bench]"                          # tree-sitter, tree-sitter-python
     python benchmarks/validation_states.py            # >= 500 states, a few minutes
     python benchmarks/validation_states.py --corpus /path/to/test.jsonl.gz --states 600
+    # one-line completions, as the language server asks for by default
+    python benchmarks/validation_states.py --max-lines 1 --out benchmarks/results/validation_states_max_lines_1.json
     # iterating on a validator: the model completes once, later runs reuse its completions
     python benchmarks/validation_states.py --completions /tmp/completions.json \
         --validators python_parser --failures /tmp/failures.json --out /tmp/states.json
@@ -52,9 +55,11 @@ from unittest import mock
 import torch
 
 import pycodesmall
+from pycodesmall.api import validate_completion
 from pycodesmall.syntax import _next_code as next_code, syntax_error
 from pycodesmall.training.evaluation.benchmark_data import load_corpus_files
 from pycodesmall.training.provenance import provenance
+from syntax_judge import DEFINITION as JUDGE, adds_syntax_error
 
 # The module, not the function that `pycodesmall` exports under the same name.
 validate_module = importlib.import_module("pycodesmall.validate")
@@ -150,57 +155,6 @@ def make_states(corpus: Path, count: int, seed: int, max_chars: int) -> tuple[li
 
 # ----------------------------------------------------------------------------- judge
 
-def _continuation_parts(source: str) -> tuple[list[str], str, str]:
-    """What closes `source`'s open string (candidates), its open brackets, and the
-    indentation of the line where its last statement starts."""
-    quotes, stack, indent, at_line_start = [""], [], "", True
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            if tok.type == tokenize.ERRORTOKEN and tok.string.strip() in ("'", '"'):
-                quotes = [tok.string.strip()]
-                break
-            if tok.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
-                at_line_start = True
-                continue
-            if tok.type in (tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER):
-                continue  # the end of the source starts no statement
-            if at_line_start:
-                indent, at_line_start = tok.line[:tok.start[1]], False
-            if tok.type == tokenize.OP and tok.string in pairs:
-                stack.append(pairs[tok.string])
-            elif tok.type == tokenize.OP and tok.string in ")]}" and stack:
-                stack.pop()
-    except tokenize.TokenError as e:
-        if "string" in str(e.args[0]):
-            quotes = ['"""', "'''"]
-    except (IndentationError, SyntaxError):
-        pass
-    return quotes, "".join(reversed(stack)), indent
-
-
-def adds_syntax_error(prefix: str, text: str, suffix: str) -> bool:
-    """No continuation typed after `text` makes prefix + text + continuation + suffix parse."""
-    source = prefix + text
-    quotes, closers, indent = _continuation_parts(source)
-    unit = "\t" if indent.startswith("\t") else "    "
-    tails = ["", ":", "():", " in _:", " else _", " as _:", ": _", " _:", " import _"]
-    for quote in quotes:
-        for operand in ("", " _", " in _", " _ in _", "=_"):
-            for tail in tails:
-                x = quote + operand + closers + tail
-                bodies = [""] if not x.endswith(":") else [
-                    "", f"\n{indent}{unit}pass", f"\n{indent}{unit}pass\n{indent}except Exception:\n"
-                    f"{indent}{unit}pass", " pass"]
-                for body in bodies:
-                    if syntax_error(source + x + body + suffix) is None:
-                        return False
-    for x in ("pass", "if _:", f"\n{indent}def _(): pass"):
-        if syntax_error(source + x + suffix) is None:
-            return False
-    return True
-
-
 def beginnings(hole: str) -> list[str]:
     """The removed text cut after each of its tokens: every one is a valid beginning."""
     ends = set()
@@ -221,7 +175,7 @@ def before_validate():
                             capture_output=True, text=True, check=True).stdout
     module = sys.modules["validate_before"] = types.ModuleType("validate_before")
     exec(compile(source, f"{BEFORE}:pycodesmall/validate.py", "exec"), module.__dict__)
-    return lambda prefix, text, suffix, cut_off: module.validate(prefix, text, suffix)
+    return lambda prefix, completion, suffix: module.validate(prefix, completion.raw_text, suffix)
 
 
 class TreeSitterState:
@@ -269,18 +223,19 @@ class TreeSitterState:
         return "lines" if all(b >= end for _, b in self._errors(source)) else "broken"
 
 
-def tree_sitter_validate(prefix: str, text: str, suffix: str, cut_off: bool):
+def tree_sitter_validate(prefix: str, completion, suffix: str):
     with mock.patch.object(validate_module, "EditorState", TreeSitterState):
-        return pycodesmall.validate(prefix, text, suffix, cut_off=cut_off)
+        return validate_completion(prefix, completion, suffix)
 
 
-def python_parser_validate(prefix: str, text: str, suffix: str, cut_off: bool):
-    return pycodesmall.validate(prefix, text, suffix, cut_off=cut_off)
+def python_parser_validate(prefix: str, completion, suffix: str):
+    return validate_completion(prefix, completion, suffix)
 
 
 # ----------------------------------------------------------------------------- run
 
-def complete_states(states: list[State], batch: int, max_new_tokens: int) -> tuple[list, float]:
+def complete_states(states: list[State], batch: int, max_new_tokens: int,
+                    max_lines: int | None) -> tuple[list, float]:
     model = pycodesmall.load()
     started, completions = time.perf_counter(), []
     with warnings.catch_warnings():
@@ -289,24 +244,27 @@ def complete_states(states: list[State], batch: int, max_new_tokens: int) -> tup
             part = states[i:i + batch]
             rows = pycodesmall.complete_batch([s.prefix for s in part], model,
                                               suffixes=[s.suffix for s in part],
-                                              max_new_tokens=max_new_tokens, validate=False)
+                                              max_new_tokens=max_new_tokens, max_lines=max_lines,
+                                              validate=False)
             completions += [row[0] for row in rows]
     return completions, time.perf_counter() - started
 
 
-def cached_completions(path: Path, states: list[State], batch: int, max_new_tokens: int) -> tuple[list, float]:
+def cached_completions(path: Path, states: list[State], batch: int, max_new_tokens: int,
+                       max_lines: int | None) -> tuple[list, float]:
     """The model's raw completions and finish reasons from `path` when it holds them for
     these states (their prefixes and suffixes hashed), otherwise completed and saved there,
     so that re-runs cost only the validators and the judge."""
     digest = hashlib.sha256(json.dumps([[s.prefix, s.suffix] for s in states]).encode()).hexdigest()
-    key = {"states_sha256": digest, "max_new_tokens": max_new_tokens}
+    key = {"states_sha256": digest, "max_new_tokens": max_new_tokens, "max_lines": max_lines}
     if path.exists():
         saved = json.loads(path.read_text(encoding="utf-8"))
         if saved["key"] == key:
             return ([types.SimpleNamespace(**c) for c in saved["completions"]], saved["model_s"])
         print(f"{path}: saved for other states; completing again", file=sys.stderr)
-    completions, model_s = complete_states(states, batch, max_new_tokens)
-    rows = [{"raw_text": c.raw_text, "finish_reason": c.finish_reason} for c in completions]
+    completions, model_s = complete_states(states, batch, max_new_tokens, max_lines)
+    rows = [{"raw_text": c.raw_text, "finish_reason": c.finish_reason, "stop_rule": c.stop_rule}
+            for c in completions]
     path.write_text(json.dumps({"key": key, "model_s": model_s, "completions": rows}), encoding="utf-8")
     return completions, model_s
 
@@ -318,9 +276,8 @@ def judge_validator(name, validator, states, completions, judged, examples=3,
     for state, completion, ok in zip(states, completions, judged):
         if not ok:
             continue
-        cut_off = completion.finish_reason == "length"
         started = time.perf_counter()
-        result = validator(state.prefix, completion.raw_text, state.suffix, cut_off)
+        result = validator(state.prefix, completion, state.suffix)
         times.append(time.perf_counter() - started)
         if not result.text.strip():
             nothing[state.kind] += 1
@@ -338,7 +295,8 @@ def judge_validator(name, validator, states, completions, judged, examples=3,
                     bad.append(example)
                 if failures is not None:
                     failures.append({"file": state.file, "raw": completion.raw_text,
-                                     "cut_off": cut_off, **example})
+                                     "finish_reason": completion.finish_reason,
+                                     "stop_rule": completion.stop_rule, **example})
     total = lambda c: {"all": sum(c.values()), **{k: c[k] for k in KINDS}}
     return {
         "shown": total(shown),
@@ -365,7 +323,8 @@ def true_beginnings(validators: dict, states: list[State], judged: list[bool],
             count += 1
             judge_rejects += adds_syntax_error(state.prefix, text, state.suffix)
             for name, validator in validators.items():
-                result = validator(state.prefix, text, state.suffix, True)
+                cut_off = pycodesmall.Completion(text, None, 0, 0.0, "length", raw_text=text)
+                result = validator(state.prefix, cut_off, state.suffix)
                 rejects[name] += result.text != text
                 if failures is not None and result.text != text:
                     failures.setdefault(name, []).append(
@@ -382,6 +341,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-chars", type=int, default=12_000)
     parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--max-lines", type=int, default=None)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "validation_states.json")
     parser.add_argument("--completions", type=Path, default=None,
@@ -396,6 +356,7 @@ def main() -> None:
     torch.set_num_threads(1)
     config = {"corpus": args.corpus.name, "states": args.states, "seed": args.seed,
               "max_chars": args.max_chars, "max_new_tokens": args.max_new_tokens,
+              "max_lines": args.max_lines,
               "batch": args.batch, "threads": 1, "model": "pycodesmall-tiny (bundled)",
               "before_commit": BEFORE}
     record = provenance(config)
@@ -405,10 +366,11 @@ def main() -> None:
     validators = {name: available[name]() for name in args.validators.split(",")}
     states, files = make_states(args.corpus, args.states, args.seed, args.max_chars)
     if args.completions is None:
-        completions, model_s = complete_states(states, args.batch, args.max_new_tokens)
+        completions, model_s = complete_states(states, args.batch, args.max_new_tokens,
+                                               args.max_lines)
     else:
         completions, model_s = cached_completions(args.completions, states, args.batch,
-                                                  args.max_new_tokens)
+                                                  args.max_new_tokens, args.max_lines)
     failures = None if args.failures is None else {"adds_a_syntax_error": {}, "true_beginnings": {}}
     # States the judge itself cannot repair with an empty completion are left out.
     judged = [not adds_syntax_error(s.prefix, "", s.suffix) for s in states]
@@ -421,9 +383,7 @@ def main() -> None:
         "completions": {"model_s": round(model_s, 1),
                         "finish_reasons": dict(Counter(c.finish_reason for c in completions)),
                         "blank_raw": sum(not c.raw_text.strip() for c in completions)},
-        "judge": ("a shown completion adds a syntax error when no continuation typed after it "
-                  "(close its open string and brackets, an operand, the rest of a header, an "
-                  "indented pass body; then the suffix) makes the file parse with compile()"),
+        "judge": JUDGE,
         "validators": {name: judge_validator(
             name, v, states, completions, judged,
             failures=None if failures is None else failures["adds_a_syntax_error"].setdefault(name, []))

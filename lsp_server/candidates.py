@@ -1,8 +1,9 @@
 """From raw model output to the suggestions an editor shows: validated, cut, ranked.
 
-Each candidate is checked with `pycodesmall.validate` between the prompt's prefix and
-suffix, cut to its longest valid part, and dropped when nothing valid is left. Candidates
-that use names defined nowhere rank below those that do not; then the model decides.
+Each candidate is checked between the prompt's prefix and suffix as `complete()` checks
+it (`validate_completion`: one stopped by the line limit may end in a block header), cut to
+its longest valid part, and dropped when nothing valid is left. Candidates that use names
+defined nowhere rank below those that do not; then the model decides.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import pycodesmall
 from pycodesmall import Completion
+from pycodesmall.api import validate_completion
 
 __all__ = ["Candidate", "rank_candidates"]
 
@@ -33,7 +34,7 @@ def rank_candidates(prefix: str, suffix: str, completions: Iterable[Completion],
     for completion in completions:
         score = completion.logprob / max(1, completion.tokens)
         if validate:
-            check = pycodesmall.validate(prefix, completion.raw_text, suffix)
+            check = validate_completion(prefix, completion, suffix)
             if not check.valid:
                 continue
             candidate = Candidate(_trim_end(check.text, suffix), score, check.truncated,

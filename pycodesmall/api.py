@@ -14,10 +14,10 @@ from pycodesmall.pretrained import CodeModel, available_memory
 from pycodesmall.runtime import SamplingParams, StopRules
 from pycodesmall.runtime.speculative import PromptLookup
 from pycodesmall.tokenizer import PythonTokenizer
-from pycodesmall.validate import Problem, validate as validate_completion
+from pycodesmall.validate import Problem, Validation, validate as validate_text
 
-__all__ = ["load", "complete", "complete_batch", "Completion", "PromptIds", "encode_request",
-           "DEFAULT_REPETITION_PENALTY"]
+__all__ = ["load", "complete", "complete_batch", "Completion", "validate_completion", "PromptIds",
+           "encode_request", "DEFAULT_REPETITION_PENALTY"]
 
 # Greedy decoding of the released 4M-parameter model loops on many prompts ("the list of
 # the list of ..."); 1.2 on tokens the completion already used stops that. Benchmarks
@@ -34,7 +34,8 @@ class Completion:
     the model generated. logprob: their total log-probability under the model.
     finish_reason: "eos", "stop" or "length". problems: pyflakes findings it introduces.
     raw_text: the text before validation cut it. prompt_tokens_cut: how many prompt tokens
-    were left out to fit the context (0 normally).
+    were left out to fit the context (0 normally). stop_rule: the stop rule that cut the text
+    ("block_end", "max_lines", "stop_string"), None where none did.
     """
 
     text: str
@@ -45,6 +46,16 @@ class Completion:
     problems: list[Problem] = field(default_factory=list)
     raw_text: str = ""
     prompt_tokens_cut: int = 0
+    stop_rule: str | None = None
+
+
+def validate_completion(prefix: str, completion: Completion, suffix: str = "") -> Validation:
+    """`validate` the completion's raw text, told whether generation was stopped before the
+    model ended it: the token cap and the line limit may leave it open (a block header whose
+    body was to come next), the model's own end, the block end and stop strings may not."""
+    return validate_text(prefix, completion.raw_text, suffix,
+                         cut_off=completion.finish_reason == "length",
+                         line_cut=completion.stop_rule == "max_lines")
 
 
 def load(name: str | None = None, revision: str | None = None, device: str = "auto",
@@ -97,7 +108,8 @@ def complete(
     Returns one `Completion`, or a list of `n` when n > 1. Generation stops at the end of
     the block being written (`stop_at_block_end`), after `max_lines` lines, at any `stop`
     string, or after `max_new_tokens`. With `validate`, each completion is cut to the
-    longest part that is valid Python in context (see `pycodesmall.validate`).
+    longest part that is valid Python in context (see `validate_completion`): one that
+    `max_lines` or `max_new_tokens` stopped may end open, in a block header say.
     `repetition_penalty` (1 turns it off) keeps small models out of loops; plain greedy
     decoding (temperature 0, penalty 1) on ONNX Runtime drafts tokens from the prompt
     (prompt lookup), which gives the same text in fewer model calls.
@@ -180,10 +192,10 @@ def complete_batch(
         row = []
         for g in generations[index * n:(index + 1) * n]:
             completion = Completion(g.text, None, len(g.tokens), g.logprob, g.finish_reason,
-                                    raw_text=g.text, prompt_tokens_cut=cut[index])
+                                    raw_text=g.text, prompt_tokens_cut=cut[index],
+                                    stop_rule=g.stop_rule)
             if validate:
-                check = validate_completion(prefix, g.text, suffix,
-                                            cut_off=g.finish_reason == "length")
+                check = validate_completion(prefix, completion, suffix)
                 completion.text, completion.valid, completion.problems = (
                     check.text, check.valid, check.problems)
             row.append(completion)

@@ -54,7 +54,8 @@ class Validation:
         return any(p.kind == "UndefinedName" for p in self.problems)
 
 
-def validate(prefix: str, completion: str, suffix: str = "", *, cut_off: bool = False) -> Validation:
+def validate(prefix: str, completion: str, suffix: str = "", *, cut_off: bool = False,
+             line_cut: bool = False) -> Validation:
     """Check `completion` between `prefix` and `suffix`; cut it to what is valid.
 
     The completion is judged by itself, for files that are broken at the cursor as files in
@@ -62,9 +63,12 @@ def validate(prefix: str, completion: str, suffix: str = "", *, cut_off: bool = 
     fills an empty block makes it parse; an error may remain further down the suffix, no
     earlier than before). Tried first: the whole completion, then its cuts at line
     boundaries, longest first. Failing those, a valid beginning: a cut at a line boundary
-    that goes on over the next lines (a block header whose body the model wrote next, an open
-    bracket), or, when the model ran out of tokens (`cut_off`), the whole completion where it
-    can still go on on its line.
+    that goes on over the next lines (a block header, an open bracket) where the model went
+    on to write them, or was stopped before it could: by the token cap (`cut_off`), when the
+    whole completion may also stop mid-line where it can still go on on its line, or by a
+    line limit at the line break after the completion (`line_cut`). A completion that ended
+    on its own (end of document, end of block, a stop string) must be complete.
+    `pycodesmall.api.validate_completion` says which from how generation ended.
     """
     state = EditorState(prefix, suffix)
     cuts = _line_cuts(completion)
@@ -82,8 +86,8 @@ def validate(prefix: str, completion: str, suffix: str = "", *, cut_off: bool = 
             first_error = None if error is None else f"{error.msg} (line {error.lineno})"
     for cut in cuts:
         candidate = completion[:cut]
-        at_line_end = cut < len(completion) or not _ends_mid_line(completion)
-        if (at_line_end and (cut_off or completion[cut:].strip())
+        at_line_end = cut < len(completion) or line_cut or not _ends_mid_line(completion)
+        if (at_line_end and (cut_off or line_cut or completion[cut:].strip())
                 and state.ending(candidate) == "lines"):
             return Validation(candidate, True, cut < len(completion), first_error, ends_open=True)
     if cut_off and _ends_mid_line(completion) and state.ending(completion) in ("lines", "line"):

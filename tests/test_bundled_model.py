@@ -60,6 +60,14 @@ def test_a_prompt_cut_after_a_colon_goes_on_to_the_next_line(bundled):
     assert result.raw_text.startswith("\n")
 
 
+def test_a_one_line_completion_that_opens_a_block_is_kept(bundled):
+    # The line limit stopped it: the body was to come on the next line.
+    prefix = "def count(words, text):\n    n = 0\n    for word in words:\n        "
+    result = pycodesmall.complete(prefix, model=bundled, max_lines=1)
+    assert result.stop_rule == "max_lines" and result.raw_text.endswith(":")
+    assert result.valid and result.text == result.raw_text
+
+
 def test_the_bundled_weights_carry_their_checksum_and_the_wheel_ships_every_file():
     directory = hub.bundled_path(hub.DEFAULT_MODEL)
     digest, name = (directory / "model.safetensors.sha256").read_text().split()

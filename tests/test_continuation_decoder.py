@@ -190,6 +190,8 @@ class CountingRules:
                 counter.fed += len(piece)
                 counter.feeds += 1
                 return watch.feed(piece)
+
+            rule = property(lambda self: watch.rule)
         return Counted()
 
 

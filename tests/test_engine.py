@@ -56,14 +56,14 @@ def test_eos_ends_a_sequence():
 def test_length_limit():
     engine = Engine(ScriptedBackend("abcdef"), eos_id=0)
     [g] = engine.generate([[1]], max_new_tokens=4)
-    assert chars(g.tokens) == "abcd" and g.finish_reason == "length"
+    assert chars(g.tokens) == "abcd" and g.finish_reason == "length" and g.stop_rule is None
 
 
 def test_block_end_stop_rule_cuts_the_text():
     script = "    x = 1\n    return x\n\nprint(f())\n"
     engine = Engine(ScriptedBackend(script), eos_id=0)
     [g] = engine.generate([[1]], 60, detokenizers=[CharText], stop_rules=[StopRules(block_end=True)])
-    assert g.finish_reason == "stop"
+    assert g.finish_reason == "stop" and g.stop_rule == "block_end"
     assert g.text == "    x = 1\n    return x"
     assert chars(g.tokens).startswith(g.text) and len(g.tokens) < len(script)
 
@@ -71,9 +71,9 @@ def test_block_end_stop_rule_cuts_the_text():
 def test_stop_strings_and_max_lines():
     engine = Engine(ScriptedBackend("a = 1\nb = 2\nc = 3\n"), eos_id=0)
     [g] = engine.generate([[1]], 60, detokenizers=[CharText], stop_rules=[StopRules(stop_strings=("b =",))])
-    assert g.text == "a = 1\n"
+    assert g.text == "a = 1\n" and g.stop_rule == "stop_string"
     [g] = engine.generate([[1]], 60, detokenizers=[CharText], stop_rules=[StopRules(max_lines=2)])
-    assert g.text == "a = 1\nb = 2"
+    assert g.text == "a = 1\nb = 2" and g.stop_rule == "max_lines"
 
 
 def test_cancellation_stops_within_one_step():

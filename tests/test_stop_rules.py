@@ -195,6 +195,19 @@ def test_the_rule_that_fires_first_wins_whatever_the_pieces(rules, text, expecte
         assert next(p for p in found if p is not None) == expected, size
 
 
+@pytest.mark.parametrize("rules, text, rule", [
+    (StopRules(block_end=True), "    a\nb", "block_end"),
+    (StopRules(block_end=True), "if a:\n    b\nx = 1", "block_end"),  # back at column 0
+    (StopRules(max_lines=1), "a\nb", "max_lines"),
+    (StopRules(stop_strings=("b",)), "a\nb", "stop_string"),
+    (StopRules(max_lines=1, stop_strings=("\n",)), "a\nb", "max_lines"),  # the same cut
+])
+def test_the_watch_names_the_rule_that_cut(rules, text, rule):
+    watch = rules.watch()
+    assert watch.rule is None
+    assert watch.feed(text) is not None and watch.rule == rule
+
+
 def test_a_comment_line_does_not_end_a_block():
     rules = StopRules(line_prefix="    ", block_end=True)
     assert rules.cut("x = 1\n# note\n    y = 2\n") is None

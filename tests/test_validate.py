@@ -113,6 +113,17 @@ def test_a_line_that_ran_out_of_tokens_is_shown_where_it_can_go_on():
     assert not validate(prefix, "return ), 1", cut_off=True).valid
 
 
+def test_a_line_limit_may_stop_a_completion_at_a_block_header_whose_body_comes_next():
+    prefix = 'text = "a b"\nword = "a"\n'
+    stopped = validate(prefix, "if word in text:", line_cut=True)
+    assert stopped.valid and stopped.ends_open and stopped.text == "if word in text:"
+    assert validate(prefix, "if word in text:", "\nprint(word)\n", line_cut=True).ends_open
+    assert validate(prefix, "total = len(", line_cut=True).ends_open  # arguments on the next lines
+    assert not validate(prefix, "if word in text:").valid  # ended there: the body never comes
+    assert not validate(prefix, "total = len(text) +", line_cut=True).valid  # its line ended
+    assert not validate(prefix, "if word in text", line_cut=True).valid
+
+
 def test_a_complete_cut_is_preferred_to_a_longer_open_one():
     raw = "x = 1\n    y = max(x,\n        2"
     assert validate("def f():\n    ", raw, cut_off=True).text == "x = 1"

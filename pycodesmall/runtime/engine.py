@@ -40,13 +40,15 @@ class Generation:
     tokens: the ids generated (without the end-of-document id); text: the decoded
     completion cut by the stop rules (None without a detokenizer); logprob: the model's
     log-probability of `tokens` at temperature 1, for ranking candidates; finish_reason:
-    "eos", "stop" (a stop rule fired) or "length" (max_new_tokens reached).
+    "eos", "stop" (a stop rule fired) or "length" (max_new_tokens reached); stop_rule: the
+    rule that cut `text` ("block_end", "max_lines", "stop_string"), None where none did.
     """
 
     tokens: list[int]
     text: str | None
     logprob: float
     finish_reason: str
+    stop_rule: str | None = None
 
 
 class Engine:
@@ -139,7 +141,7 @@ class Engine:
 
         results = []
         for row in range(batch):
-            text = None
+            text = rule = None
             if streams is not None:
                 if cuts[row] is None:
                     read(row, streams[row].finish())  # held-back text gets the rules' look too
@@ -147,8 +149,9 @@ class Engine:
                         finish[row] = "stop"
                 text = "".join(texts[row])
                 if cuts[row] is not None:
-                    text = text[: cuts[row]]
-            results.append(Generation(generated[row], text, logprobs[row], finish[row] or "length"))
+                    text, rule = text[: cuts[row]], watches[row].rule
+            results.append(Generation(generated[row], text, logprobs[row], finish[row] or "length",
+                                      rule))
         return results
 
     def _decode(self, prompts, max_new_tokens, sampling, num_samples, accept, generated, all_done,

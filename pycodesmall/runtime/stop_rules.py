@@ -81,23 +81,29 @@ class StopWatch:
         self._recent = _tail("\n" + rules.line_prefix, self._lookback)
         self._position = 0
         self._lines = _LineRules(rules) if rules.block_end or rules.max_lines is not None else None
+        self.rule: str | None = None
 
     def feed(self, piece: str) -> int | None:
         """Read the next `piece` of the completion; where to cut it if it is over, else None.
 
-        Once it returned a cut, the watch is done: feed it nothing more. The rule that fires
-        at the earliest character wins (at the same character, the earlier cut), so the cut
-        does not depend on how the text is split into pieces.
+        Once it returned a cut, the watch is done: feed it nothing more, and `rule` names
+        the rule that made it: "block_end", "max_lines" or "stop_string". The rule that fires
+        at the earliest character wins (at the same character, the earlier cut; at the same
+        cut, the first of those names), so the cut does not depend on how the text is split
+        into pieces.
         """
         fired = [f for f in (self._stop_string_cut(piece),
                              self._lines.feed(piece, self._position) if self._lines else None)
                  if f is not None]
         self._position += len(piece)
-        return min(fired)[1] if fired else None
+        if not fired:
+            return None
+        _, cut, self.rule = min(fired)
+        return cut
 
-    def _stop_string_cut(self, piece: str) -> tuple[int, int] | None:
-        """(position of the character that completes a match, cut) for the match that ends
-        first in `piece`, if any."""
+    def _stop_string_cut(self, piece: str) -> tuple[int, int, str] | None:
+        """(position of the character that completes a match, cut, "stop_string") for the
+        match that ends first in `piece`, if any."""
         if not self._strings:
             return None
         window = self._recent + piece
@@ -107,7 +113,8 @@ class StopWatch:
             # Only matches that end in the new piece: earlier ones were seen or lie in the prompt.
             index = window.find(string, max(0, len(self._recent) - len(string) + 1))
             if index >= 0:
-                match = (window_start + index + len(string) - 1, max(0, window_start + index))
+                match = (window_start + index + len(string) - 1, max(0, window_start + index),
+                         "stop_string")
                 found = match if found is None else min(found, match)
         self._recent = _tail(window, self._lookback)
         return found
@@ -142,16 +149,17 @@ class _LineRules:
         self.blank = True
         self.writes = False
 
-    def feed(self, piece: str, position: int) -> tuple[int, int] | None:
-        """(position of the character that fired a rule, cut), if one fired in `piece`."""
+    def feed(self, piece: str, position: int) -> tuple[int, int, str] | None:
+        """(position of the character that fired a rule, cut, the rule's name), if one fired
+        in `piece`."""
         for offset, ch in enumerate(piece):
-            cut = self._read(ch, position + offset)
-            if cut is not None:
-                return position + offset, cut
+            fired = self._read(ch, position + offset)
+            if fired is not None:
+                return position + offset, *fired
         return None
 
-    def _read(self, ch: str, position: int) -> int | None:
-        """Take the character at `position`; the cut position if a rule fires."""
+    def _read(self, ch: str, position: int) -> tuple[int, str] | None:
+        """Take the character at `position`; (cut, the rule's name) if a rule fires."""
         if self.first_word is not None:
             word = self.first_word + ch if ch.isalnum() or ch == "_" else None
             if word is not None and any(k.startswith(word) for k in _CONTINUING_KEYWORDS):
@@ -160,10 +168,10 @@ class _LineRules:
                 continues = word is None and self.first_word in _CONTINUING_KEYWORDS
                 self.first_word = None
                 if not continues:
-                    return self.word_cut
-        cut = None
+                    return self.word_cut, "block_end"
+        cut = rule = None
         if ch == "\n":
-            cut = self._end_line(position)
+            cut, rule = self._end_line(position), "max_lines"
             self.cursor_line = False
             self._new_line(logical=not self.lexer.continues_line())
         elif ch in _INDENT_CHARS and self.in_indent:
@@ -173,12 +181,12 @@ class _LineRules:
             if not ch.isspace():
                 if self.blank:
                     self.blank = False
-                    cut = self._statement_starts(ch)
+                    cut, rule = self._statement_starts(ch), "block_end"
                 self.writes = True
         self.lexer.read(ch)
         if ch not in _TRIMMED_CHARS:
             self.kept_end = position + 1
-        return cut
+        return None if cut is None else (cut, rule)
 
     def _statement_starts(self, ch: str) -> int | None:
         """The current line's first non-blank character `ch` arrived: is the block over?"""

@@ -1,6 +1,9 @@
+import pycodesmall
 from pycodesmall import Completion
 
 from pycodesmall.lsp_server.candidates import rank_candidates
+from pycodesmall.lsp_server.completer import prompt_for, suggest
+from pycodesmall.lsp_server.settings import Settings
 
 PREFIX = "import os\n\ndef f(path):\n    return "
 
@@ -31,3 +34,25 @@ def test_without_validation_everything_non_blank_is_kept_and_trailing_space_goes
     ranked = rank_candidates(PREFIX, "\nx = 1", [raw("((( \n"), raw(" ")], validate=False)
     assert [c.text for c in ranked] == ["((("]
     assert rank_candidates("x = (", "1)", [raw("0 + ")], validate=False)[0].text == "0 + "
+
+
+def test_a_completion_stopped_by_the_line_limit_may_open_a_block_one_that_ended_may_not():
+    prefix = "def f(words):\n    for word in words:\n        "
+
+    def header(finish_reason, stop_rule=None):
+        return Completion("if word:", None, 3, -1.0, finish_reason, raw_text="if word:",
+                          stop_rule=stop_rule)
+
+    assert [c.text for c in rank_candidates(prefix, "", [header("stop", "max_lines")])] == ["if word:"]
+    # The end of the document, or a dedent, right after a header: the body never comes.
+    assert rank_candidates(prefix, "", [header("eos"), header("stop", "block_end")]) == []
+
+
+def test_the_bundled_model_suggests_a_block_header_in_one_line_by_default():
+    # What the demo page found: `if word in words:` was dropped as "expected an indented block".
+    model = pycodesmall.load(device="cpu")
+    source = "def count(words, text):\n    n = 0\n    for word in words:\n        "
+    settings = Settings()
+    assert settings.max_lines == 1
+    [suggestion] = suggest(model, prompt_for(model, source, len(source), settings), settings)
+    assert suggestion.text.startswith("if ") and suggestion.text.endswith(":")
