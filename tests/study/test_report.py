@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from study_fixtures import point
 
 from pycodesmall.training.study.points import read_points
 from pycodesmall.training.study.report import PLACEHOLDER, write_report
@@ -16,33 +17,6 @@ A_OPT = TRUE["beta"] / (TRUE["alpha"] + TRUE["beta"])  # N_opt ~ C^a
 SIZES = np.geomspace(5e4, 3e7, 7)
 BUDGETS = {"C1": 1e17, "C2": 1e18, "C3": 1e19}  # their optima (about 0.7M, 2M, 6M) lie inside SIZES
 FIGURES = ("loss_vs_parameters", "loss_vs_flops", "isoflop", "compute_optimal", "downstream_vs_parameters")
-
-
-def point(n_total: float, budget: str, compute: float, loss: float, *, final: bool, experiment="size_sweep",
-          labels=None) -> dict:
-    """One point file's content; D = C / (6 N) so that the points of a budget share its compute."""
-    n_total = int(n_total)
-    embedding = int(n_total ** 0.75)
-    tokens = int(compute / (6 * n_total))
-    p = {
-        "schema_version": 1, "experiment": experiment, "point": f"{budget}-{n_total}", "run": "abc123",
-        "labels": labels or {"size": f"s{n_total}", "budget": budget, "compute": compute, "lr": 0.003, "seed": 1337},
-        "config": {}, "commit": "0123abc", "hardware": {"gpu": "synthetic"},
-        "tokenizer": {"variant": "indent", "vocab_size": 4096},
-        "parameters": {"total": n_total, "non_embedding": n_total - embedding, "embedding": embedding},
-        "tokens": tokens, "flops": 6.3 * n_total * tokens,
-        "flops_per_token": {"matmul": 5.0 * n_total, "attention": 0.3 * n_total, "output_layer": 1.0 * n_total,
-                            "total": 6.3 * n_total},
-        "precision": "bf16", "wall_time_s": n_total / 1e4, "final": final,
-        "eval": {"test_bpb": {"value": loss, "bytes": 10**6, "tokens": 3 * 10**5, "files": 100},
-                 "humaneval_reference_bpb": {"value": loss * 1.1, "bytes": 10**4},
-                 "mbpp_reference_bpb": {"value": loss * 1.2, "bytes": 10**4}},
-    }
-    if final:
-        p["eval"]["sampled"] = {"syntax_valid": 0.5 + 0.05 * math.log10(n_total), "pass_at_1": 0.01,
-                                "pass_at_10": 0.03, "error_categories": {"syntax": 0.2, "runtime": 0.1},
-                                "line_exact_match": 0.2, "line_edit_similarity": 0.5}
-    return p
 
 
 def write_sweep(results_dir, sizes=SIZES, budgets=BUDGETS, seed=1):
@@ -141,6 +115,13 @@ def test_report_sections_and_published_comparison(report):
     assert all(r["ours"]["total"] is not None for r in summary["published"])
     # the number printed is the number in fits.json
     assert f"{ours['value']:.3g} [" in text.split("## Beside published fits")[1]
+
+
+def test_sampled_measures_are_read_where_measure_py_writes_them(report):
+    _, out, _ = report
+    row = out.read_text().split("HumanEval error categories |")[1].split("\n")[2]  # header, rule, row
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[2:4] == ["0.010", "0.030"] and cells[-3:] == ["0.200", "0.500", "runtime 0.1, syntax 0.2"]
 
 
 def test_other_experiments_get_a_table_grouped_by_label(report):

@@ -49,7 +49,7 @@ def run_command(plan_path: str, only: str | None, dry_run: bool) -> None:
 @click.option("--results", "results_dir", default="results/study", show_default=True,
               type=click.Path(file_okay=False), help="The study's results folder.")
 @click.option("--bootstraps", default=400, show_default=True, type=click.IntRange(min=20),
-              help="Resamples behind every 95% interval.")
+              help="Resamples behind the scaling fits' 95% intervals (the tokenizer comparison's paired file bootstrap always takes 2000).")
 def report_command(results_dir: str, bootstraps: int) -> None:
     """Write REPORT.md, fits.json and the figures from the result files."""
     from pycodesmall.training.study.report import write_report

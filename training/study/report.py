@@ -13,8 +13,9 @@ For the experiment "size_sweep":
 - IsoFLOP minima per budget (points of one budget label share `labels.compute`), and from
   them N_opt(C) ~ C^a, D_opt(C) ~ C^b and the tokens per parameter at the optimum.
 A fit that the points cannot support (too few sizes, no bracketed minimum: the fit modules
-decide) is reported with the reason instead. Other experiments get a table of labels and
-test bits per byte. Files that cannot be read (a sweep still writing) are listed and skipped.
+decide) is reported with the reason instead. The tokenizer study's experiments get their own
+section (`tokenizer_report`); other experiments get a table of labels and test bits per byte.
+Files that cannot be read (a sweep still writing) are listed and skipped.
 """
 
 from __future__ import annotations
@@ -32,13 +33,16 @@ from pycodesmall.training.study.fits import (
     fit_loss_surface, fit_power_law, fit_pure_power_law, point_arrays,
 )
 from pycodesmall.training.study.isoflop import IsoflopFit, IsoflopMinimum, fit_isoflop, isoflop_curve, isoflop_minima
+from pycodesmall.training.study.measures import MEASURE, measure_value, value as _value
 from pycodesmall.training.study.points import SCHEMA_VERSION, read_points
 
 __all__ = ["PUBLISHED", "fit_size_sweep", "SizeSweepFits", "write_report"]
 
 SIZE_SWEEP = "size_sweep"
 COUNT_NAMES = {"total": "total N", "non_embedding": "non-embedding N"}
-SAMPLED_MEASURES = ("syntax_valid", "pass_at_1", "pass_at_10", "line_exact_match", "line_edit_similarity")
+SAMPLED_MEASURES = tuple(MEASURE[k] for k in ("pass_at_1", "pass_at_10", "humaneval_syntax_valid",
+                                                "humaneval_indentation_errors", "syntax_task_syntax_valid",
+                                                "line_exact_match", "line_edit_similarity"))
 REFERENCE_BPB = {"test_bpb": "test", "humaneval_reference_bpb": "HumanEval reference",
                  "mbpp_reference_bpb": "MBPP reference"}
 
@@ -54,15 +58,6 @@ PLACEHOLDER = ("> **[Interpretation to be written: what the differences between 
                "published ones mean. Placeholder, not a finding.]**")
 
 
-
-
-def _value(x) -> float | None:
-    """A finite number, from a number or a {"value": number} measure; None otherwise."""
-    if isinstance(x, dict):
-        x = x.get("value")
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-        return None
-    return float(x)
 
 
 def _eval(point: dict, name: str) -> float | None:
@@ -373,11 +368,12 @@ def _sampled_table(final: list[dict]) -> list[str]:
         return ["No final point has sampled measures yet.", ""]
     rows = []
     for p, s in sorted(sampled, key=lambda ps: _parameters(ps[0], "total") or 0.0):
-        categories = s.get("error_categories") if isinstance(s.get("error_categories"), dict) else {}
+        categories = (s.get("humaneval") or {}).get("error_categories")
+        categories = categories if isinstance(categories, dict) else {}
         shown = ", ".join(f"{k} {_g(_value(v))}" for k, v in sorted(categories.items(), key=lambda kv: str(kv[0])))
         rows.append([_size(p), _count(_parameters(p, "total")),
-                     *(_fixed(_value(s.get(m)), 3) for m in SAMPLED_MEASURES), shown or "–"])
-    return _table(["size", "N total", *(m.replace("_", " ") for m in SAMPLED_MEASURES), "error categories"], rows)
+                     *(_fixed(measure_value(p, m), m.digits) for m in SAMPLED_MEASURES), shown or "–"])
+    return _table(["size", "N total", *(m.name for m in SAMPLED_MEASURES), "HumanEval error categories"], rows)
 
 
 def _sort_key(value):
@@ -550,10 +546,10 @@ def _figure_downstream(fits: SizeSweepFits, figures_dir: Path) -> list[str]:
         if values:
             axes[0].plot(*zip(*values), "o-", ms=4, label=label)
     for measure in SAMPLED_MEASURES:
-        values = [(x, _value(((p.get("eval") or {}).get("sampled") or {}).get(measure))) for x, p in zip(n, final)]
+        values = [(x, measure_value(p, measure)) for x, p in zip(n, final)]
         values = [(x, v) for x, v in values if v is not None]
         if values:
-            axes[1].plot(*zip(*values), "o-", ms=4, label=measure.replace("_", " "))
+            axes[1].plot(*zip(*values), "o-", ms=4, label=measure.name)
     axes[0].set_ylabel("bits per byte")
     axes[0].set_title("Bits per byte on reference solutions, final points", fontsize=9)
     axes[1].set_ylabel("fraction")
@@ -698,8 +694,15 @@ def write_report(results_dir: Path, out_md: Path, *, bootstraps: int = 1000, see
     else:
         lines += ["## Size sweep", "", f"No `{SIZE_SWEEP}` point yet: nothing to fit.", ""]
 
+    from pycodesmall.training.study import tokenizer_report  # here: it uses this module's helpers
+
+    summary["tokenizers"] = tokenizer_report.tokenizer_study(experiments, seed=seed)
+    figures = tokenizer_report.tokenizer_figures(experiments, figures_dir)
+    summary["figures"] += [f"figures/{f}" for f in figures]
+    lines += tokenizer_report.tokenizer_section(summary["tokenizers"], experiments, figures)
+
     for name in sorted(experiments):
-        if name != SIZE_SWEEP:
+        if name not in (SIZE_SWEEP, *tokenizer_report.EXPERIMENTS):
             lines += [f"## {name} ({len(experiments[name])} points)", "", *_experiment_table(experiments[name])]
     if skipped:
         lines += ["## Files skipped", "", *(f"- `{s['path']}`: {s['reason']}" for s in skipped), ""]

@@ -1,0 +1,234 @@
+"""The tokenizer section from synthetic points of known per-file bits: intervals, seed noise, verdict, gaps."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from study_fixtures import point
+
+from pycodesmall.training.study import tokenizer_report as tr
+from pycodesmall.training.study.plan import load_plan
+from pycodesmall.training.study.report import write_report
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+FILES = 60
+_rng = np.random.default_rng(0)
+FILE_BYTES = _rng.integers(500, 20000, FILES)
+DIFFICULTY = _rng.normal(1.6, 0.3, FILES)  # each file's own bits per byte, shared by every point
+COMPUTE = {"B1": 1.5e13, "B2": 4.7e13, "B3": 1.5e14}
+N = {"s332k": 725_664, "s2_66m": 3_500_000}
+EFFECT = {"bpe": -0.05, "indent": 0.0, "ast": 0.01}  # on every file's bits per byte
+BYTES_PER_TOKEN = {"bpe": 3.0, "indent": 3.5, "ast": 3.2}
+SYNTAX_VALID = {"bpe": 0.6, "indent": 0.8, "ast": 0.75}
+LINE_EXACT_MATCH = {"bpe": 0.25, "indent": 0.2, "ast": 0.22}
+VOCABULARY_EFFECT = {8192: -0.02, 16384: -0.01}
+
+
+def tokenizer_point(experiment: str, size: str, variant: str, budget: str, *, seed: int = 1337,
+                    seed_shift: float = 0.0, vocabulary: int = 4096) -> dict:
+    """A point whose files' bits are DIFFICULTY + EFFECT[variant] (+ the vocabulary's, the budget's
+    and `seed_shift`) plus a little per-file noise, times FILE_BYTES."""
+    index = list(COMPUTE).index(budget)
+    rng = np.random.default_rng([tr.EXPERIMENTS.index(experiment), N[size], index, seed, vocabulary, len(variant)])
+    file_bpb = (DIFFICULTY + EFFECT[variant] + VOCABULARY_EFFECT.get(vocabulary, 0.0) + 0.1 * (2 - index)
+                + seed_shift + rng.normal(0, 0.02, FILES))
+    bits = file_bpb * FILE_BYTES
+    if experiment == "vocabulary":
+        labels = {"size": size, "vocabulary": f"{variant}-{vocabulary}"}
+    else:
+        labels = {"size": size, "tokenizer": variant, "seed": seed}
+    p = point(N[size], budget, COMPUTE[budget], bits.sum() / FILE_BYTES.sum(), final=budget == "B3",
+              experiment=experiment, labels={**labels, "lr": 0.004, "budget": budget, "compute": COMPUTE[budget]})
+    p["_file"] = f"{experiment}/{size}-{variant}-{vocabulary}-{seed}-{budget}.json"
+    p["tokenizer"] = {"variant": variant, "vocab_size": vocabulary}
+    p["eval"]["test_bpb"].update(bits=float(bits.sum()), bytes=int(FILE_BYTES.sum()), files=FILES,
+                                 tokens=int(FILE_BYTES.sum() / BYTES_PER_TOKEN[variant]),
+                                 file_bits=bits.tolist(), file_bytes=FILE_BYTES.tolist())
+    if p["final"]:
+        valid = SYNTAX_VALID[variant] + seed_shift / 10
+        p["eval"]["sampled"] = {
+            "humaneval": {"pass@1": 0.01, "pass@1_ci95": [0.0, 0.03], "syntax_valid": valid,
+                          "indentation_error_rate": 1 - valid, "error_categories": {"syntax_error": 1 - valid}},
+            "lines": {"exact_match": LINE_EXACT_MATCH[variant], "edit_similarity": 0.5},
+            "syntax": {"syntax_valid": valid, "indentation_error_rate": 1 - valid},
+        }
+    return p
+
+
+def study_points(seed_shift: float = 0.002) -> dict[str, list[dict]]:
+    """Every planned point; the seed-2 points shifted by ±`seed_shift` (the training noise)."""
+    experiments = {name: [] for name in tr.EXPERIMENTS}
+    for budget in COMPUTE:
+        for size in tr.SIZES:
+            for t in tr.TOKENIZERS:
+                experiments["tokenizers"].append(tokenizer_point("tokenizers", size, t, budget))
+            for v in tr.VOCABULARY_VARIANTS:
+                for n in tr.VOCABULARY_SIZES[1:]:
+                    experiments["vocabulary"].append(tokenizer_point("vocabulary", size, v, budget, vocabulary=n))
+        for sign, t in zip((1, -1, 1), tr.TOKENIZERS):
+            experiments["tokenizer_seeds"].append(
+                tokenizer_point("tokenizer_seeds", tr.SEED_SIZE, t, budget, seed=2, seed_shift=sign * seed_shift))
+    return experiments
+
+
+def entry(study: dict, measure: str, size: str) -> dict:
+    return next(e for e in study["verdict"]["entries"] if e["measure"] == measure and e["size"] == size)
+
+
+def section(study: dict, experiments: dict) -> str:
+    return "\n".join(tr.tokenizer_section(study, experiments, []))
+
+
+def test_paired_bootstrap_contains_the_true_difference_and_excludes_zero():
+    rng = np.random.default_rng(1)
+    worse = (DIFFICULTY + rng.normal(0, 0.02, FILES)) * FILE_BYTES
+    better = (DIFFICULTY - 0.03 + rng.normal(0, 0.02, FILES)) * FILE_BYTES
+    e = tr.paired_bootstrap(better, worse, FILE_BYTES, seed=0)
+    assert e.value == pytest.approx((better.sum() - worse.sum()) / FILE_BYTES.sum())
+    assert e.contains(-0.03) and not e.contains(0.0)
+    # the files' own difficulty (spread 0.3) cancels in the pairing: the interval is that of the noise
+    assert e.high - e.low < 0.02
+    assert tr.paired_bootstrap(better, worse, FILE_BYTES, seed=0) == e  # seeded
+    with pytest.raises(ValueError, match="same files"):
+        tr.paired_bootstrap(better, worse[:-1], FILE_BYTES)
+
+
+def test_table_and_verdict_from_known_margins():
+    experiments = study_points()
+    study = tr.tokenizer_study(experiments)
+    assert not any(study["missing"].values()) and not any(study["duplicated"].values())
+    rows = {(r["size"], r["tokenizer"]): r for r in study["rows"]}
+    assert len(rows) == 6 and rows["s332k", "indent"]["difference_to_indent"] is None
+    for size in tr.SIZES:
+        bpe = rows[size, "bpe"]["difference_to_indent"]
+        assert bpe["low"] <= EFFECT["bpe"] <= bpe["high"] and bpe["high"] < 0
+        ast = rows[size, "ast"]["difference_to_indent"]
+        assert ast["low"] <= EFFECT["ast"] <= ast["high"] and ast["low"] > 0
+    assert rows["s332k", "bpe"]["bytes_per_token"] == pytest.approx(3.0, rel=1e-3)
+    assert study["seed_noise"]["by_measure"]["test_bpb"]["noise"] == pytest.approx(0.002, abs=0.005)
+
+    test = entry(study, "test_bpb", "s332k")
+    assert test["ranked"] == ["bpe", "indent", "ast"] and test["against_indent"]["bpe"]["distinguishable"]
+    assert not test["indent_wins"]
+    assert entry(study, "humaneval_syntax_valid", "s2_66m")["indent_wins"]
+    assert "line_edit_similarity at s332k" not in study["verdict"]["indent_wins"]  # equal everywhere
+
+    text = section(study, experiments)
+    bpe = test["against_indent"]["bpe"]
+    assert (f"indent does not beat bpe on test bpb at s332k: bpe - indent = {bpe['difference']:+.4f} "
+            f"[{bpe['low']:+.4f}, {bpe['high']:+.4f}], seed noise {bpe['seed_noise']:.4f}; "
+            "bpe is better, beyond both noises.") in text
+    assert "indent beats ast on test bpb at s332k: ast - indent = +0.01" in text
+    assert "indent beats bpe on syntax valid (HumanEval samples) at s332k" in text
+    assert "  bpe is first: bpe - ast = +0.030, seed noise 0.000; bpe is better" in text  # indent is third
+    assert "no file interval" in text  # the sampled measures are judged on the seed noise alone
+    assert "test-set noise only, not training noise" in text
+    assert ("Overall: indent beats both bpe and ast, beyond the seed noise and any file interval, on 8 of the 18 "
+            "judged measure-size pairs: syntax valid (HumanEval samples) at s332k;") in text
+    assert "| s332k | bpe | 0.01" in text  # the pass@1 column with its ci95: [0.000, 0.030]
+    assert "[0.000, 0.030]" in text
+
+
+def test_seed_noise_larger_than_a_difference_is_not_distinguishable():
+    study = tr.tokenizer_study(study_points(seed_shift=0.1))
+    assert study["seed_noise"]["by_measure"]["test_bpb"]["noise"] == pytest.approx(0.1, abs=0.01)
+    bpe = entry(study, "test_bpb", "s332k")["against_indent"]["bpe"]
+    assert bpe["beyond_file_interval"] and not bpe["beyond_seed_noise"] and not bpe["distinguishable"]
+    text = section(study, study_points(seed_shift=0.1))
+    assert f"indent does not beat bpe on test bpb at s332k: bpe - indent = {bpe['difference']:+.4f} [" in text
+    assert "seed noise 0.1" in text and "not distinguishable: within the seed noise" in text
+
+
+def test_missing_and_duplicated_points_are_listed_instead_of_a_verdict():
+    experiments = study_points()
+    experiments["tokenizers"] = [p for p in experiments["tokenizers"]
+                                 if not (p["labels"]["size"] == "s2_66m" and p["labels"]["tokenizer"] == "ast"
+                                         and p["labels"]["budget"] == "B3")]
+    experiments["tokenizer_seeds"] = []
+    rerun = copy.deepcopy(experiments["vocabulary"][0])
+    rerun["labels"]["lr"], rerun["_file"] = 0.01, "vocabulary/rerun.json"
+    experiments["vocabulary"].append(rerun)
+    study = tr.tokenizer_study(experiments)
+    assert study["verdict"] is None
+    assert study["missing"]["tokenizers"] == ["tokenizers size=s2_66m tokenizer=ast seed=1337: B3"]
+    assert "tokenizer_seeds size=s332k tokenizer=bpe seed=2: B1, B2, B3" in study["missing"]["tokenizer_seeds"]
+    [duplicate] = study["duplicated"]["vocabulary"]
+    assert "vocabulary/rerun.json" in duplicate
+    text = section(study, experiments)
+    assert "- tokenizers size=s2_66m tokenizer=ast seed=1337: B3" in text
+    assert "- vocabulary size=s332k vocabulary=bpe-8192 B1: " in text  # the duplicate, with its files
+    assert "No verdict until every point of `tokenizers` and `tokenizer_seeds` is there" in text
+    assert "indent does not beat" not in text and "indent beats" not in text
+    assert len(study["rows"]) == 5  # the table shows what is there
+
+
+def test_the_vocabulary_does_not_hold_back_the_verdict():
+    experiments = study_points()
+    experiments["vocabulary"] = experiments["vocabulary"][:5]
+    study = tr.tokenizer_study(experiments)
+    assert study["missing"]["vocabulary"] and study["verdict"] is not None
+    assert all(r["best"] is None for r in study["vocabulary"])
+
+
+def test_points_without_file_bits_give_no_interval_but_a_table():
+    experiments = study_points()
+    for points in experiments.values():
+        for p in points:
+            del p["eval"]["test_bpb"]["file_bits"], p["eval"]["test_bpb"]["file_bytes"]
+    study = tr.tokenizer_study(experiments)
+    bpe = next(r for r in study["rows"] if r["tokenizer"] == "bpe")["difference_to_indent"]
+    assert bpe["difference"] == pytest.approx(EFFECT["bpe"], abs=0.01) and bpe["low"] is None
+    c = entry(study, "test_bpb", "s332k")["against_indent"]["bpe"]
+    assert c["low"] is None and c["beyond_file_interval"] is None and c["distinguishable"]  # on the seed noise
+    bpe_row = next(line for line in section(study, experiments).splitlines() if line.startswith("| s332k | bpe | 1."))
+    assert bpe_row.split(" | ")[3].startswith("-0.0") and bpe_row.split(" | ")[4] == "–"
+
+
+def test_vocabulary_table_names_the_best_vocabulary():
+    experiments = study_points()
+    study = tr.tokenizer_study(experiments)
+    row = next(r for r in study["vocabulary"] if r["size"] == "s332k" and r["variant"] == "bpe")
+    assert set(row["test_bpb"]) == {"4096", "8192", "16384"} and row["best"] == 8192
+    assert row["margin_to_next"] == pytest.approx(0.01, abs=0.005)
+    assert "| s332k | bpe |" in section(study, experiments).split("### Vocabulary")[1]
+
+
+def test_the_constants_are_the_plans(monkeypatch):
+    monkeypatch.chdir(REPOSITORY)  # plan paths are relative to the repository root
+    plan = load_plan("training/study/tokenizers.toml")
+    assert tuple(plan.experiments) == tr.EXPERIMENTS
+    grids = {name: e.grid() for name, e in plan.experiments.items()}
+    planned = [{"experiment": e, **labels} for e, _, _, labels in tr._planned()]
+    assert planned == [{"experiment": name, **labels} for name, grid in grids.items() for labels in grid
+                       if not (name == "vocabulary" and labels["vocabulary"].endswith("-4096"))]
+    assert all(len(e.budgets) == len(tr.BUDGETS) for e in plan.experiments.values())
+
+
+def test_write_report_adds_the_section_figures_and_fits_entry(tmp_path):
+    for name, points in study_points().items():
+        (tmp_path / name).mkdir()
+        for p in points:
+            (tmp_path / p["_file"]).write_text(json.dumps({k: v for k, v in p.items() if k != "_file"}))
+    summary = write_report(tmp_path, tmp_path / "REPORT.md", bootstraps=2)
+    assert summary["tokenizers"]["verdict"]["indent_wins"]
+    for name in ("tokenizers", "vocabulary"):
+        assert (tmp_path / "figures" / f"{name}.pdf").stat().st_size > 1000
+        assert f"figures/{name}.png" in summary["figures"]
+    text = (tmp_path / "REPORT.md").read_text()
+    assert "## Tokenizers" in text and "![tokenizers](figures/tokenizers.png)" in text
+    assert "### Points: tokenizer_seeds" in text and "## tokenizers (" not in text
+
+
+def test_without_tokenizer_points_the_section_says_so(tmp_path):
+    (tmp_path / "lr_sweep").mkdir()
+    p = point(1e6, "B1", 1.5e13, 1.9, final=True, experiment="lr_sweep", labels={"size": "s332k", "lr": 0.004})
+    (tmp_path / "lr_sweep" / "a.json").write_text(json.dumps(p))
+    summary = write_report(tmp_path, tmp_path / "REPORT.md", bootstraps=2)
+    text = (tmp_path / "REPORT.md").read_text()
+    assert "## Tokenizers\n\nNo point of `tokenizers`, `tokenizer_seeds` or `vocabulary` yet" in text
+    assert summary["tokenizers"]["verdict"] is None and summary["tokenizers"]["rows"] == []
+    assert "## lr_sweep (1 points)" in text and not (tmp_path / "figures").exists()

@@ -1,0 +1,415 @@
+"""The report's tokenizer section (issue 14): bpe, indent and ast at equal shape and FLOPs, and the vocabulary.
+
+Points of the experiments that `training/study/tokenizers.toml` plans: `tokenizers` (seed
+1337 at both sizes), `tokenizer_seeds` (seed 2 at the small size) and `vocabulary` (bpe and
+indent at 8192 and 16384 ids; their 4096 column is the `tokenizers` points), each at three
+budgets. At the largest budget every tokenizer is compared with `indent`, the hypothesis.
+
+Two noises bound a difference. The paired bootstrap over the test files resamples the same
+files for both points: it measures test-set noise only. The seed noise, the mean over the
+tokenizers of |seed 1337 - seed 2| at the small size, measures training noise. A difference
+counts only where it exceeds both, and the verdict is written only once every point of
+`tokenizers` and `tokenizer_seeds` is there; until then the section lists the missing ones.
+
+Pure functions of the points: `tokenizer_study` gives the fits.json entry, `tokenizer_section`
+renders it, `tokenizer_figures` draws the figures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pycodesmall.training.study.fits import Estimate
+from pycodesmall.training.study.measures import MEASURE, MEASURES, Measure, measure_value
+from pycodesmall.training.study.report import (
+    _experiment_table, _fixed, _labels, _legend, _pyplot, _run_flops, _save, _table, _value,
+)
+
+__all__ = ["EXPERIMENTS", "MEASURES", "paired_bootstrap", "tokenizer_figures", "tokenizer_section",
+           "tokenizer_study"]
+
+# What tokenizers.toml plans (tests/study/test_tokenizer_report.py checks that they agree).
+EXPERIMENTS = ("tokenizers", "tokenizer_seeds", "vocabulary")
+TOKENIZERS = ("bpe", "indent", "ast")
+HYPOTHESIS = "indent"
+SIZES = ("s332k", "s2_66m")
+SEEDS = (1337, 2)  # the first at every size, the second at SEED_SIZE only
+SEED_SIZE = "s332k"
+BUDGETS = ("B1", "B2", "B3")
+VOCABULARY_VARIANTS = ("bpe", "indent")
+VOCABULARY_SIZES = (4096, 8192, 16384)  # 4096: the `tokenizers` points
+RESAMPLES = 2000
+COLOURS = {"bpe": "tab:blue", "indent": "tab:orange", "ast": "tab:green"}
+
+
+TEST_BPB = MEASURE["test_bpb"]
+SAMPLED_COLUMNS = ("humaneval_syntax_valid", "syntax_task_syntax_valid", "humaneval_indentation_errors",
+                   "syntax_task_indentation_errors", "line_exact_match", "line_edit_similarity")
+
+
+def paired_bootstrap(bits_a, bits_b, file_bytes, *, resamples: int = RESAMPLES, seed: int = 0) -> Estimate:
+    """bpb(a) - bpb(b) over the same files, with its 95% percentile interval.
+
+    Each resample draws the files with replacement, the same draw for both points, and takes
+    sum(bits) / sum(bytes) of each: the pairing removes the files' own difficulty, which both
+    points share, so the interval is that of the difference, not of two separate means.
+    """
+    bits_a, bits_b, file_bytes = (np.asarray(x, dtype=float) for x in (bits_a, bits_b, file_bytes))
+    if not (bits_a.shape == bits_b.shape == file_bytes.shape) or bits_a.ndim != 1 or not len(bits_a):
+        raise ValueError("paired_bootstrap needs both points' bits over the same files: one value per file each")
+    draws = np.random.default_rng(seed).integers(0, len(file_bytes), size=(resamples, len(file_bytes)))
+    sizes = file_bytes[draws].sum(axis=1)
+    replicates = bits_a[draws].sum(axis=1) / sizes - bits_b[draws].sum(axis=1) / sizes
+    low, high = np.percentile(replicates, [2.5, 97.5])
+    return Estimate(float((bits_a.sum() - bits_b.sum()) / file_bytes.sum()), float(low), float(high))
+
+
+# --- the points ------------------------------------------------------------------------
+
+def _planned() -> list[tuple[str, str, str, dict]]:
+    """(experiment, size, variant, the labels that pick its points) of every planned family."""
+    return ([("tokenizers", s, t, {"size": s, "tokenizer": t, "seed": SEEDS[0]}) for s in SIZES for t in TOKENIZERS]
+            + [("tokenizer_seeds", SEED_SIZE, t, {"size": SEED_SIZE, "tokenizer": t, "seed": SEEDS[1]})
+               for t in TOKENIZERS]
+            + [("vocabulary", s, f"{v}-{n}", {"size": s, "vocabulary": f"{v}-{n}"})
+               for s in SIZES for v in VOCABULARY_VARIANTS for n in VOCABULARY_SIZES[1:]])
+
+
+def _index(experiments: dict[str, list[dict]]) -> tuple[dict[tuple, dict], dict[str, list], dict[str, list]]:
+    """(experiment, size, variant, budget) -> point for every planned point found once; and, by
+    experiment, the missing and the duplicated (say, a family rerun at another lr), described."""
+    found, missing, duplicated = {}, {name: [] for name in EXPERIMENTS}, {name: [] for name in EXPERIMENTS}
+    for experiment, size, variant, family in _planned():
+        described = f"{experiment} " + " ".join(f"{k}={v}" for k, v in family.items())
+        absent = []
+        for budget in BUDGETS:
+            matches = [p for p in experiments.get(experiment, []) if _labels(p).get("budget") == budget
+                       and all(_labels(p).get(k) == v for k, v in family.items())]
+            if len(matches) == 1:
+                found[experiment, size, variant, budget] = matches[0]
+            elif matches:
+                duplicated[experiment].append(f"{described} {budget}: {', '.join(p['_file'] for p in matches)}")
+            else:
+                absent.append(budget)
+        if absent:
+            missing[experiment].append(f"{described}: {', '.join(absent)}")
+    return found, missing, duplicated
+
+
+def _file_bits(point: dict) -> tuple[list, list] | None:
+    test = (point.get("eval") or {}).get("test_bpb") or {}
+    bits, sizes = test.get("file_bits"), test.get("file_bytes")
+    if isinstance(bits, list) and isinstance(sizes, list) and bits and len(bits) == len(sizes):
+        return bits, sizes
+    return None
+
+
+def _file_interval(a: dict, b: dict, seed: int) -> Estimate | None:
+    """bpb(a) - bpb(b) paired over the test files, where both points kept the same files' bits
+    (older points have none; equal per-file bytes show the files are the same)."""
+    files_a, files_b = _file_bits(a), _file_bits(b)
+    if files_a is None or files_b is None or files_a[1] != files_b[1]:
+        return None
+    return paired_bootstrap(files_a[0], files_b[0], files_a[1], seed=seed)
+
+
+# --- the analysis ----------------------------------------------------------------------
+
+def _difference_dict(a: dict, b: dict, seed: int, m: Measure = TEST_BPB) -> dict:
+    """a - b on `m`, with the file interval where the measure and both points have one."""
+    interval = _file_interval(a, b, seed) if m is TEST_BPB else None
+    return {"difference": measure_value(a, m) - measure_value(b, m), "low": None if interval is None else interval.low,
+            "high": None if interval is None else interval.high}
+
+
+def _row(size: str, tokenizer: str, point: dict, hypothesis: dict | None, seed: int) -> dict:
+    test = (point.get("eval") or {}).get("test_bpb") or {}
+    size_bytes, tokens = _value(test.get("bytes")), _value(test.get("tokens"))
+    ci = (((point.get("eval") or {}).get("sampled") or {}).get("humaneval") or {}).get("pass@1_ci95")
+    paired = tokenizer != HYPOTHESIS and None not in (measure_value(point, TEST_BPB), measure_value(hypothesis, TEST_BPB))
+    return {"size": size, "tokenizer": tokenizer, "point": point.get("point", point["_file"]),
+            **{m.key: measure_value(point, m) for m in MEASURES},
+            "difference_to_indent": _difference_dict(point, hypothesis, seed) if paired else None,
+            "bytes_per_token": size_bytes / tokens if size_bytes and tokens else None,
+            "pass_at_1_ci95": ci if isinstance(ci, list) and len(ci) == 2 else None}
+
+
+def _seed_noise(main: dict, seconds: dict) -> dict:
+    """Per measure, seed 1337 - seed 2 per tokenizer at SEED_SIZE and the mean |difference|
+    over the tokenizers (None unless every tokenizer has both)."""
+    by_measure = {}
+    for m in MEASURES:
+        differences = {}
+        for t in TOKENIZERS:
+            first, second = measure_value(main[SEED_SIZE, t], m), measure_value(seconds[t], m)
+            differences[t] = None if first is None or second is None else first - second
+        known = [abs(d) for d in differences.values() if d is not None]
+        by_measure[m.key] = {"differences": differences,
+                             "noise": float(np.mean(known)) if len(known) == len(TOKENIZERS) else None}
+    return {"size": SEED_SIZE, "budget": BUDGETS[-1], "seeds": list(SEEDS), "by_measure": by_measure}
+
+
+def _comparison(m: Measure, a: dict, b: dict, noise: float, seed: int) -> dict:
+    """a - b on `m`; distinguishable where it exceeds the seed noise and its file interval (if
+    there is one) excludes 0."""
+    c = _difference_dict(a, b, seed, m)
+    beyond_file = None if c["low"] is None else not c["low"] <= 0.0 <= c["high"]
+    beyond_seed = abs(c["difference"]) > noise
+    return {**c, "seed_noise": noise, "beyond_file_interval": beyond_file, "beyond_seed_noise": beyond_seed,
+            "distinguishable": beyond_seed and beyond_file is not False}
+
+
+def _verdict(main: dict, seed_noise: dict, seed: int) -> dict:
+    entries = []
+    for m in MEASURES:
+        noise = seed_noise["by_measure"][m.key]["noise"]
+        for size in SIZES:
+            values = {t: measure_value(main[size, t], m) for t in TOKENIZERS}
+            if noise is None or None in values.values():
+                entries.append({"measure": m.key, "size": size, "values": values,
+                                "not_judged": "not measured on every point of both seeds at the largest budget"})
+                continue
+            ranked = sorted(TOKENIZERS, key=lambda t: values[t] if m.lower_is_better else -values[t])
+            best, runner_up = ranked[:2]
+            against = {o: _comparison(m, main[size, o], main[size, HYPOTHESIS], noise, seed)
+                       for o in TOKENIZERS if o != HYPOTHESIS}
+            # other - indent: indent is better where that is positive for a loss, negative for a rate
+            wins = all(c["distinguishable"] and (c["difference"] > 0) == m.lower_is_better for c in against.values())
+            entries.append({"measure": m.key, "size": size, "values": values, "ranked": ranked,
+                            "best_vs_runner_up": _comparison(m, main[size, best], main[size, runner_up], noise, seed),
+                            "against_indent": against, "indent_wins": wins})
+    return {"entries": entries,
+            "indent_wins": [f"{e['measure']} at {e['size']}" for e in entries if e.get("indent_wins")]}
+
+
+def _vocabulary(found: dict) -> list[dict]:
+    rows = []
+    for size in SIZES:
+        for variant in VOCABULARY_VARIANTS:
+            points = {n: found.get(("tokenizers", size, variant, BUDGETS[-1]) if n == VOCABULARY_SIZES[0]
+                                   else ("vocabulary", size, f"{variant}-{n}", BUDGETS[-1]))
+                      for n in VOCABULARY_SIZES}
+            bpb = {str(n): measure_value(p, TEST_BPB) for n, p in points.items()}
+            ranked = sorted((x, int(n)) for n, x in bpb.items() if x is not None)
+            complete = len(ranked) == len(VOCABULARY_SIZES)
+            rows.append({"size": size, "variant": variant, "test_bpb": bpb,
+                         "best": ranked[0][1] if complete else None,
+                         "margin_to_next": ranked[1][0] - ranked[0][0] if complete else None})
+    return rows
+
+
+def tokenizer_study(experiments: dict[str, list[dict]], *, seed: int = 0) -> dict:
+    """The tokenizer study's numbers (the fits.json entry) from the points by experiment.
+
+    `seed` seeds the file bootstrap. "verdict" is None while a point of `tokenizers` or
+    `tokenizer_seeds` is missing or duplicated ("missing", "duplicated" say which, by experiment);
+    the vocabulary is a separate question and does not hold it back."""
+    found, missing, duplicated = _index(experiments)
+    incomplete = any(missing[name] or duplicated[name] for name in EXPERIMENTS[:2])
+    last = BUDGETS[-1]
+    main = {(s, t): found.get(("tokenizers", s, t, last)) for s in SIZES for t in TOKENIZERS}
+    seconds = {t: found.get(("tokenizer_seeds", SEED_SIZE, t, last)) for t in TOKENIZERS}
+    seed_noise = _seed_noise(main, seconds)
+    return {
+        "points": {name: len(experiments.get(name, [])) for name in EXPERIMENTS},
+        "budget": last, "missing": missing, "duplicated": duplicated,
+        "file_bootstrap": {"resamples": RESAMPLES, "seed": seed},
+        "rows": [_row(s, t, p, main[s, HYPOTHESIS], seed) for (s, t), p in main.items() if p is not None],
+        "seed_noise": seed_noise,
+        "verdict": None if incomplete else _verdict(main, seed_noise, seed),
+        "vocabulary": _vocabulary(found),
+    }
+
+
+# --- the section -----------------------------------------------------------------------
+
+def _signed(x: float | None, digits: int) -> str:
+    return "–" if x is None else f"{x:+.{digits}f}"
+
+
+def _interval(c: dict, digits: int) -> str:
+    return "–" if c["low"] is None else f"[{_signed(c['low'], digits)}, {_signed(c['high'], digits)}]"
+
+
+def _difference(c: dict, digits: int) -> str:
+    return _signed(c["difference"], digits) + ("" if c["low"] is None else " " + _interval(c, digits))
+
+
+def _judgement(c: dict, m: Measure, a: str, b: str) -> str:
+    """`a - b = difference [interval], seed noise; who is better or why neither is`, for c = a - b."""
+    said = f"{a} - {b} = {_difference(c, m.digits)}, seed noise {_fixed(c['seed_noise'], m.digits)}"
+    if c["distinguishable"]:
+        better = a if (c["difference"] < 0) == m.lower_is_better else b
+        beyond = "both noises" if c["beyond_file_interval"] else "the seed noise (no file interval)"
+        return f"{said}; {better} is better, beyond {beyond}"
+    reasons = ([] if c["beyond_seed_noise"] else ["within the seed noise"]) + \
+        (["the file interval includes 0"] if c["beyond_file_interval"] is False else [])
+    return f"{said}; not distinguishable: {' and '.join(reasons)}"
+
+
+def _verdict_lines(verdict: dict) -> list[str]:
+    lines = []
+    for e in verdict["entries"]:
+        m = MEASURE[e["measure"]]
+        head = f"- **{m.name}** at {e['size']} ({'lower' if m.lower_is_better else 'higher'} is better)"
+        if "not_judged" in e:
+            lines.append(f"{head}: no verdict, {e['not_judged']}.")
+            continue
+        best, runner_up = e["ranked"][:2]
+        lines.append(f"{head}: " + ", ".join(f"{t} {_fixed(e['values'][t], m.digits)}" for t in e["ranked"]) + ".")
+        if HYPOTHESIS not in (best, runner_up):  # else the lines on indent below say it
+            lines.append(f"  {best} is first: {_judgement(e['best_vs_runner_up'], m, best, runner_up)}.")
+        for other, c in e["against_indent"].items():
+            beats = c["distinguishable"] and (c["difference"] > 0) == m.lower_is_better
+            lines.append(f"  indent {'beats' if beats else 'does not beat'} {other} on {m.name} at {e['size']}: "
+                         f"{_judgement(c, m, other, HYPOTHESIS)}.")
+    others = " and ".join(t for t in TOKENIZERS if t != HYPOTHESIS)
+    wins = [f"{MEASURE[e['measure']].name} at {e['size']}" for e in verdict["entries"] if e.get("indent_wins")]
+    judged = sum("not_judged" not in e for e in verdict["entries"])
+    lines += ["", f"Overall: indent beats both {others}, beyond the seed noise and any file interval, on "
+              + (f"{len(wins)} of the {judged} judged measure-size pairs: {'; '.join(wins)}" if wins
+                 else f"none of the {judged} judged measure-size pairs") + "."]
+    return lines + [""]
+
+
+def _rate(row: dict, key: str) -> str:
+    return _fixed(row[key], MEASURE[key].digits)
+
+
+def _tables(rows: list[dict]) -> list[str]:
+    bpb = []
+    for r in rows:
+        d = r["difference_to_indent"]
+        bpb.append([r["size"], r["tokenizer"], _rate(r, "test_bpb"),
+                    "–" if d is None else _signed(d["difference"], 4), "–" if d is None else _interval(d, 4),
+                    _fixed(r["bytes_per_token"], 3),
+                    _rate(r, "humaneval_reference_bpb")])
+    sampled = [[r["size"], r["tokenizer"],
+                _rate(r, "pass_at_1") + ("" if r["pass_at_1_ci95"] is None else
+                                         " [" + ", ".join(f"{x:.3f}" for x in r["pass_at_1_ci95"]) + "]"),
+                *(_rate(r, k) for k in SAMPLED_COLUMNS)] for r in rows]
+    return [*_table(["size", "tokenizer", "test bpb", "minus indent", "95% file interval", "bytes per token",
+                     "HumanEval reference bpb"], bpb),
+            *_table(["size", "tokenizer", "pass@1 [ci95]", *(MEASURE[k].name for k in SAMPLED_COLUMNS)], sampled),
+            "Syntax task: greedy completions of function bodies (held-out test files and HumanEval prompts "
+            "together, as the points store it). pass@1's ci95 is over problems, for each point alone.", ""]
+
+
+def _seed_table(seed_noise: dict) -> list[str]:
+    rows = [[m.name, *(_signed(seed_noise["by_measure"][m.key]["differences"][t], m.digits) for t in TOKENIZERS),
+             _fixed(seed_noise["by_measure"][m.key]["noise"], m.digits)] for m in MEASURES]
+    return _table(["measure", *TOKENIZERS, "seed noise (mean absolute difference)"], rows)
+
+
+def _vocabulary_lines(rows: list[dict], noise: float | None) -> list[str]:
+    def best(r: dict) -> str:
+        if r["best"] is None:
+            return "–"
+        within = noise is not None and r["margin_to_next"] <= noise
+        return f"{r['best']} (by {_fixed(r['margin_to_next'])}{', within the seed noise' if within else ''})"
+
+    body = [[r["size"], r["variant"], *(_fixed(r["test_bpb"][str(n)]) for n in VOCABULARY_SIZES), best(r)]
+            for r in rows]
+    return [*_table(["size", "variant", *(f"test bpb, {n}" for n in VOCABULARY_SIZES), "best (margin to next)"], body),
+            f"One seed per vocabulary: a margin within the seed noise of test bpb ({_fixed(noise)}) is not a "
+            "difference. \"–\" where a vocabulary's point is missing.", ""]
+
+
+def tokenizer_section(study: dict, experiments: dict[str, list[dict]], figures: list[str]) -> list[str]:
+    """The report's lines for `study` (from `tokenizer_study`), with the points' tables and `figures`."""
+    lines = ["## Tokenizers", ""]
+    if not any(study["points"].values()):
+        return lines + ["No point of `tokenizers`, `tokenizer_seeds` or `vocabulary` yet "
+                        "(`training/study/tokenizers.toml`).", ""]
+    last, noise = study["budget"], study["seed_noise"]
+    resamples, seed = study["file_bootstrap"]["resamples"], study["file_bootstrap"]["seed"]
+    lines += [f"bpe, indent and ast on the same training files, model shapes and training FLOPs "
+              f"(`training/study/tokenizers.toml`); {', '.join(f'{k} {v}' for k, v in study['points'].items())} "
+              f"points. Tables at the largest budget ({last}); differences are the tokenizer's value minus indent's.",
+              "",
+              f"Two noises bound a difference. The file interval is a paired bootstrap over the test files "
+              f"({resamples} resamples, seed {seed}; each resample draws the files with replacement, the same draw for "
+              "both points, and takes sum(bits) / sum(bytes) of each): it measures test-set noise only, not training "
+              f"noise. The seed noise is the mean over the tokenizers of |seed {SEEDS[0]} - seed {SEEDS[1]}| at "
+              f"{noise['size']}, measured at that size only and applied at both. A difference counts only where it "
+              "exceeds both; measures other than test bpb keep no per-file record and are judged on the seed noise.",
+              ""]
+    missing = [m for name in EXPERIMENTS for m in study["missing"][name]]
+    duplicated = [d for name in EXPERIMENTS for d in study["duplicated"][name]]
+    if missing:
+        lines += ["Planned points missing (family: budgets):", "", *(f"- {m}" for m in missing), ""]
+    if duplicated:
+        lines += ["Planned points found more than once, left out:", "", *(f"- {d}" for d in duplicated), ""]
+    for name in figures:
+        if name.endswith(".png"):
+            lines += [f"![{name[:-4]}](figures/{name})", ""]
+
+    lines += [f"### At the largest budget ({last})", ""]
+    lines += _tables(study["rows"]) if study["rows"] else [f"No `tokenizers` point at {last} yet.", ""]
+    lines += [f"### Seed noise ({noise['size']}, {last}: seed {SEEDS[0]} - seed {SEEDS[1]})", "", *_seed_table(noise)]
+    lines += ["### Verdict", ""]
+    lines += (_verdict_lines(study["verdict"]) if study["verdict"] is not None else
+              ["No verdict until every point of `tokenizers` and `tokenizer_seeds` is there (missing or "
+               "found twice: listed above).", ""])
+    lines += [f"### Vocabulary ({last})", "",
+              *_vocabulary_lines(study["vocabulary"], noise["by_measure"][TEST_BPB.key]["noise"])]
+    for name in EXPERIMENTS:
+        if experiments.get(name):
+            lines += [f"### Points: {name}", "", *_experiment_table(experiments[name])]
+    return lines
+
+
+# --- figures ---------------------------------------------------------------------------
+
+def _curve(found: dict, experiment: str, size: str, variant: str) -> tuple[list, list]:
+    points = [p for b in BUDGETS if (p := found.get((experiment, size, variant, b))) is not None
+              and _run_flops(p) and measure_value(p, TEST_BPB) is not None]
+    return [_run_flops(p) for p in points], [measure_value(p, TEST_BPB) for p in points]
+
+
+def _figure_tokenizers(found: dict, figures_dir: Path) -> list[str]:
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(SIZES), figsize=(11, 4.2))
+    for ax, size in zip(axes, SIZES):
+        for t in TOKENIZERS:
+            if (curve := _curve(found, "tokenizers", size, t))[0]:
+                ax.plot(*curve, "o-", color=COLOURS[t], ms=4, lw=0.8, label=f"{t}, seed {SEEDS[0]}")
+            if size == SEED_SIZE and (curve := _curve(found, "tokenizer_seeds", size, t))[0]:
+                ax.plot(*curve, "o", color=COLOURS[t], mfc="none", ms=6, label=f"{t}, seed {SEEDS[1]}")
+        ax.set_xscale("log")
+        ax.set_xlabel("training FLOPs")
+        ax.set_ylabel("test bits per byte")
+        ax.set_title(f"{size}: loss against compute, one line per tokenizer", fontsize=9)
+        _legend(ax)
+    return _save(fig, figures_dir, "tokenizers")
+
+
+def _figure_vocabulary(vocabulary: list[dict], figures_dir: Path) -> list[str]:
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(SIZES), figsize=(11, 4.2))
+    for ax, size in zip(axes, SIZES):
+        for r in (r for r in vocabulary if r["size"] == size):
+            known = [(n, r["test_bpb"][str(n)]) for n in VOCABULARY_SIZES if r["test_bpb"][str(n)] is not None]
+            if known:
+                ax.plot(*zip(*known), "o-", color=COLOURS[r["variant"]], ms=4, lw=0.8, label=r["variant"])
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(VOCABULARY_SIZES, [str(n) for n in VOCABULARY_SIZES])
+        ax.set_xlabel("vocabulary size (ids)")
+        ax.set_ylabel("test bits per byte")
+        ax.set_title(f"{size}: loss against vocabulary, largest budget ({BUDGETS[-1]})", fontsize=9)
+        _legend(ax)
+    return _save(fig, figures_dir, "vocabulary")
+
+
+def tokenizer_figures(experiments: dict[str, list[dict]], figures_dir: Path) -> list[str]:
+    """tokenizers.png|pdf (loss against FLOPs per size) once a tokenizer point exists, and
+    vocabulary.png|pdf (loss against vocabulary size) once a vocabulary point does."""
+    found, _, _ = _index(experiments)
+    names = []
+    if any(key[0] != "vocabulary" for key in found):
+        names += _figure_tokenizers(found, figures_dir)
+    if any(key[0] == "vocabulary" for key in found):
+        names += _figure_vocabulary(_vocabulary(found), figures_dir)
+    return names
