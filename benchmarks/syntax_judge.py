@@ -16,16 +16,16 @@ from pycodesmall.syntax import syntax_error
 
 __all__ = ["adds_syntax_error", "DEFINITION"]
 
-DEFINITION = ("a shown completion adds a syntax error when no continuation typed after it "
-              "(close its open string and brackets or leave the brackets to the suffix, an "
-              "operand, the rest of a header, an indented pass body; then the suffix) makes "
-              "the file parse with compile()")
+DEFINITION = ("a shown completion adds a syntax error when no continuation typed after it makes "
+              "the file parse with compile(): close its open string or end its comment, an "
+              "operand, the rest of a header or an expression (else _, : _) after or inside its "
+              "brackets, closed or left to the suffix, an indented pass body; then the suffix")
 
 
 def _continuation_parts(source: str) -> tuple[list[str], str, str]:
-    """What closes `source`'s open string (candidates), its open brackets, and the
-    indentation of the line where its last statement starts."""
-    quotes, stack, indent, at_line_start = [""], [], "", True
+    """What closes `source`'s open string or the comment it ends with (candidates), its open
+    brackets, and the indentation of the line where its last statement starts."""
+    quotes, stack, indent, at_line_start, comment_end = [""], [], "", True, None
     pairs = {"(": ")", "[": "]", "{": "}"}
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
@@ -35,6 +35,8 @@ def _continuation_parts(source: str) -> tuple[list[str], str, str]:
             if tok.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
                 at_line_start = True
                 continue
+            if tok.type == tokenize.COMMENT:
+                comment_end, comment_indent = tok.end, tok.line[:len(tok.line) - len(tok.line.lstrip())]
             if tok.type in (tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER):
                 continue  # the end of the source starts no statement
             if at_line_start:
@@ -48,6 +50,8 @@ def _continuation_parts(source: str) -> tuple[list[str], str, str]:
             quotes = ['"""', "'''"]
     except (IndentationError, SyntaxError):
         pass
+    if comment_end == (source.count("\n") + 1, len(source) - source.rfind("\n") - 1):
+        quotes = ["\n" + comment_indent]  # what is typed after a comment goes on the next line
     return quotes, "".join(reversed(stack)), indent
 
 
@@ -56,6 +60,12 @@ def adds_syntax_error(prefix: str, text: str, suffix: str) -> bool:
     source = prefix + text
     if syntax_error(source + suffix) is None:
         return False  # before tokenizing: that is the slow part in a long file
+    return all(syntax_error(source + x + suffix) is not None for x in _continuations(source))
+
+
+def _continuations(source: str):
+    """What might be typed after `source`: close its string (or comment), an operand, its
+    brackets, the rest of a header with a body; or a statement of its own."""
     quotes, closers, indent = _continuation_parts(source)
     unit = "\t" if indent.startswith("\t") else "    "
     tails = ["", ":", "():", " in _:", " else _", " as _:", ": _", " _:", " import _"]
@@ -64,14 +74,10 @@ def adds_syntax_error(prefix: str, text: str, suffix: str) -> bool:
             # Without the closers too: inside a call spread over lines the suffix closes it.
             for closing in dict.fromkeys((closers, "")):
                 for tail in tails:
-                    x = quote + operand + closing + tail
-                    bodies = [""] if not x.endswith(":") else [
-                        "", f"\n{indent}{unit}pass", f"\n{indent}{unit}pass\n{indent}except Exception:\n"
-                        f"{indent}{unit}pass", " pass"]
-                    for body in bodies:
-                        if syntax_error(source + x + body + suffix) is None:
-                            return False
-    for x in ("pass", "if _:", f"\n{indent}def _(): pass"):
-        if syntax_error(source + x + suffix) is None:
-            return False
-    return True
+                    # A header goes on after the brackets; `else _` and `: _` inside them.
+                    for x in dict.fromkeys((quote + operand + closing + tail, quote + operand + tail + closing)):
+                        yield x
+                        if x.endswith(":"):
+                            yield from (f"{x}\n{indent}{unit}pass", f"{x} pass",
+                                        f"{x}\n{indent}{unit}pass\n{indent}except Exception:\n{indent}{unit}pass")
+    yield from ("pass", "if _:", f"\n{indent}def _(): pass")
