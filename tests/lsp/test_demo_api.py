@@ -3,6 +3,7 @@ clear errors for bad requests, and superseded requests that stop decoding."""
 
 from __future__ import annotations
 
+import functools
 import http.client
 import signal
 import socket
@@ -162,12 +163,18 @@ def test_an_unknown_model_gets_the_error_every_command_gives():
 def test_the_command_prints_the_address_and_stops_on_ctrl_c(lsp_model_dir):
     command = [str(Path(sys.executable).with_name("pycodesmall")), "demo", "--no-browser",
                "--port", "0", "--model", str(lsp_model_dir), "--device", "cpu"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
-        try:
-            url = process.stdout.readline().strip()
-            assert url.startswith("http://127.0.0.1:"), process.stderr.read()
-            with urllib.request.urlopen(url + "api/info", timeout=10) as response:
-                assert response.status == 200
-        finally:
-            process.send_signal(signal.SIGINT)
+    # Ctrl+C as a terminal sends it. A test run started in the background (nohup, `cmd &`)
+    # inherits SIGINT ignored, and Python keeps an ignored SIGINT ignored: restore it.
+    restore_sigint = functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=restore_sigint)
+    try:
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), process.stderr.read()
+        with urllib.request.urlopen(url + "api/info", timeout=10) as response:
+            assert response.status == 200
+        process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()  # a no-op once it has exited; never leaves the test waiting on it
+        process.communicate()
