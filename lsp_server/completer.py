@@ -27,17 +27,32 @@ from pycodesmall.lsp_server.suggestion_cache import SuggestionCache
 
 __all__ = ["Completer", "suggest", "prompt_for"]
 
-CHARS_PER_TOKEN = 3  # a safe estimate for Python code; the library cuts exactly if it is off
-# Of the prompt's room, at most, for the text after the cursor. It comes after the prefix in
-# the prompt, so it is recomputed on every keystroke: kept short for latency.
+CHARS_PER_TOKEN = 3  # the first estimate for Python code; `prompt_for` measures it where it matters
+# Of the prompt's room, at most, for the text after the cursor. It comes first in the prompt,
+# so a change in it recomputes the whole prompt: kept short for latency.
 SUFFIX_SHARE = 0.1
 
 
 def prompt_for(model: CodeModel, source: str, offset: int, settings: Settings) -> Prompt:
-    """The window of `source` around `offset` that fits this model's context."""
-    room = (model.context_length - settings.max_new_tokens - 3) * CHARS_PER_TOKEN
-    suffix_room = int(room * SUFFIX_SHARE)
-    return build_prompt(source, offset, room - suffix_room, suffix_room)
+    """The window of `source` around `offset` that fits this model's context.
+
+    A window that had to be cut is cut again at the chars per token that its own text takes
+    (rounded down to a quarter, so that it stays put while the user types), to fill the
+    context; the library trims the few tokens that may still be over.
+    """
+    room = model.context_length - settings.max_new_tokens - 3
+    prompt = _window(source, offset, room * CHARS_PER_TOKEN)
+    if prompt.cut:
+        prefix_ids, suffix_ids, _ = model.tokenizer.encode_infill(prompt.prefix, prompt.suffix)
+        tokens = max(1, len(prefix_ids) + len(suffix_ids))
+        chars_per_token = int(4 * len(prompt.prefix + prompt.suffix) / tokens) / 4
+        prompt = _window(source, offset, int(room * max(1.0, chars_per_token)))
+    return prompt
+
+
+def _window(source: str, offset: int, chars: int) -> Prompt:
+    suffix_chars = int(chars * SUFFIX_SHARE)
+    return build_prompt(source, offset, chars - suffix_chars, suffix_chars)
 
 
 def suggest(model: CodeModel, prompt: Prompt, settings: Settings,
@@ -55,7 +70,7 @@ def suggest(model: CodeModel, prompt: Prompt, settings: Settings,
             validate=False, should_cancel=should_cancel)
     if settings.candidates == 1:
         completions = [completions]
-    return rank_candidates(prompt.prefix, prompt.suffix, completions, settings.validate)
+    return rank_candidates(*prompt.check, completions, settings.validate)
 
 
 class Completer:

@@ -1,8 +1,13 @@
 """The prompt for a cursor in a file: the text before and after it, cut to fit the model.
 
-When the file is too long, the window keeps the lines just before the cursor and, from
-further up, the imports and the headers of the definitions that enclose the cursor, so the
-model still sees which names exist and which function it is writing.
+When the file is too long, the window keeps the lines just before the cursor first (at
+least `NEAREST_SHARE` of the budget), then, from further up, the headers of the definitions
+that enclose the cursor and the imports (at most `IMPORT_SHARE`), then more of the lines
+before the cursor, so the model sees the code it continues, which function it is writing
+and which names exist.
+
+Suggestions are validated in a larger context than the model sees (`Prompt.check`): a
+window can start inside a docstring or a call, where `\"\"\"` or a stray argument looks valid.
 """
 
 from __future__ import annotations
@@ -10,76 +15,178 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Prompt", "build_prompt"]
+__all__ = ["Prompt", "build_prompt", "check_context"]
+
+NEAREST_SHARE = 0.5  # of the prefix budget, for the lines nearest the cursor, before anything else
+IMPORT_SHARE = 0.25  # of the prefix budget, at most, for the imports
+# The whole document is validated up to this many characters; past it, the definitions
+# around the cursor (`check_context`). Validating costs tens of microseconds a line.
+CHECK_CHARS = 12_000
 
 _IMPORT = re.compile(r"(import|from)\s")
 _HEADER = re.compile(r"(async\s+def|def|class)\s")
+_STRINGS_AND_COMMENTS = re.compile(r"""'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|#.*""")
+_SIGNATURE_LINES = 100  # how far up a bracket is looked for; broken code may never close one
 
 
 @dataclass(frozen=True)
 class Prompt:
-    """prefix/suffix: what the model sees before and after the cursor. cut: lines were left out."""
+    """prefix/suffix: what the model sees before and after the cursor. cut: lines were left out.
+    check: the text before and after the cursor that suggestions are validated in."""
 
     prefix: str
     suffix: str
+    check: tuple[str, str]
     cut: bool = False
 
 
 def build_prompt(source: str, offset: int, max_prefix_chars: int, max_suffix_chars: int) -> Prompt:
     """The window around `offset` in `source`, at most about the given sizes, cut at line ends."""
     offset = max(0, min(offset, len(source)))
-    prefix, suffix = source[:offset], source[offset:]
+    prefix, suffix = whole = source[:offset], source[offset:]
     cut = False
     if len(prefix) > max_prefix_chars:
         prefix, cut = _cut_prefix(prefix, max_prefix_chars), True
     if len(suffix) > max_suffix_chars:
-        end = suffix.rfind("\n", 0, max_suffix_chars)
-        suffix, cut = suffix[: end + 1 if end >= 0 else 0], True
-    return Prompt(prefix, suffix, cut)
+        suffix, cut = _cut_suffix(suffix, max_suffix_chars), True
+    return Prompt(prefix, suffix, check_context(*whole) if cut else whole, cut)
+
+
+def check_context(prefix: str, suffix: str) -> tuple[str, str]:
+    """The document's `prefix` and `suffix` at the cursor, cut for validation where it is long.
+
+    Up to `CHECK_CHARS`: all of it. Longer: from the nearest `def`/`class` above the cursor
+    no deeper than the code between (after the imports and enclosing headers) to the next
+    one after the cursor no deeper than it: those lines start statements outside any string
+    or bracket, so a suggestion breaks this part where it breaks the file. Where that is
+    still longer, a window as the prompt's, of that size.
+    """
+    if len(prefix) + len(suffix) <= CHECK_CHARS:
+        return prefix, suffix
+    lines = prefix.split("\n")
+    current = lines.pop()
+    start = _definition_start(lines)
+    width = _width(lines[start]) if start < len(lines) else 0
+    after = suffix.split("\n")
+    end = next((i for i in range(1, len(after))
+                if _width(after[i]) <= width and _is_definition(after[i])), len(after))
+    above = sorted({i for group in _imports(lines) + _enclosing_headers(lines) for i in group
+                    if i < start})
+    kept = [lines[i] for i in above] + lines[start:] + [current]
+    kept_suffix = "\n".join(after[:end]) + ("\n" if end < len(after) else "")
+    if sum(map(len, kept)) + len(kept_suffix) > CHECK_CHARS:
+        return _cut_prefix(prefix, CHECK_CHARS * 3 // 4), _cut_suffix(suffix, CHECK_CHARS // 4)
+    return "\n".join(kept), kept_suffix
 
 
 def _cut_prefix(prefix: str, budget: int) -> str:
-    """Imports, enclosing headers, then as many of the last lines as fit in `budget` chars."""
+    """The lines nearest the cursor, enclosing headers, imports, then more of the nearest
+    lines, in about `budget` chars; whole statements only, in the file's order."""
     lines = prefix.split("\n")
     current = lines.pop()  # the cursor's line, up to the cursor: always kept
-    kept = _imports(lines) | _enclosing_headers(lines)
-    room = budget - len(current) - sum(len(lines[i]) + 1 for i in kept)
-    tail_start = len(lines)
-    while tail_start > 0 and len(lines[tail_start - 1]) + 1 <= room:
-        tail_start -= 1
-        room -= len(lines[tail_start]) + 1
-    chosen = sorted(i for i in kept if i < tail_start) + list(range(tail_start, len(lines)))
+    tail = _tail_start(lines, len(lines), int(budget * NEAREST_SHARE) - len(current))
+    room = budget - len(current) - sum(len(lines[i]) + 1 for i in range(tail, len(lines)))
+    kept: set[int] = set()
+    shares = ((_enclosing_headers(lines), budget), (_imports(lines), budget * IMPORT_SHARE))
+    for groups, limit in shares:
+        spent = 0
+        for group in groups:
+            new = [i for i in group if i < tail and i not in kept]
+            size = sum(len(lines[i]) + 1 for i in new)
+            if size <= min(room, limit - spent):
+                kept.update(new)
+                room, spent = room - size, spent + size
+    tail = _tail_start(lines, tail, room, kept)
+    chosen = sorted(i for i in kept if i < tail) + list(range(tail, len(lines)))
     return "".join(lines[i] + "\n" for i in chosen) + current
 
 
-def _imports(lines: list[str]) -> set[int]:
-    """Top-level import statements, with the continuation lines of parenthesised ones."""
-    found, open_paren = set(), False
+def _cut_suffix(suffix: str, budget: int) -> str:
+    """The lines of `suffix` that fit in `budget` chars."""
+    end = suffix.rfind("\n", 0, budget)
+    return suffix[: end + 1 if end >= 0 else 0]
+
+
+def _tail_start(lines: list[str], start: int, room: int, kept: set[int] = frozenset()) -> int:
+    """How far up from `start` the lines fit in `room` chars (lines in `kept` are paid for)."""
+    while start > 0 and (start - 1 in kept or len(lines[start - 1]) + 1 <= room):
+        start -= 1
+        room -= 0 if start in kept else len(lines[start]) + 1
+    return start
+
+
+def _imports(lines: list[str]) -> list[list[int]]:
+    """Top-level import statements, each with the continuation lines of a parenthesised one."""
+    found: list[list[int]] = []
+    open_paren = False
     for number, line in enumerate(lines):
-        if open_paren or _IMPORT.match(line):
-            found.add(number)
-            open_paren = line.count("(") > line.count(")") or (open_paren and ")" not in line)
+        if open_paren:
+            found[-1].append(number)
+        elif _IMPORT.match(line):
+            found.append([number])
+        else:
+            continue
+        open_paren = line.count("(") > line.count(")") or (open_paren and ")" not in line)
     return found
 
 
-def _enclosing_headers(lines: list[str]) -> set[int]:
-    """`def`/`class` lines (and their decorators) that enclose the end of `lines`."""
-    found: set[int] = set()
-    depth = None  # indentation of the shallowest line seen so far, walking upwards
+def _enclosing_headers(lines: list[str]) -> list[list[int]]:
+    """The `def`/`class` statements that enclose the end of `lines`, innermost first, each with
+    its decorators and, where its signature goes over several lines, all of them."""
+    found = []
+    depth = None  # indentation of the shallowest statement seen so far, walking upwards
+    number = len(lines)
+    while number > 0:
+        number -= 1
+        stripped = lines[number].lstrip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if depth is not None and _width(lines[number]) >= depth:
+            continue
+        end, number = number, _statement_start(lines, number)
+        depth = _width(lines[number])
+        if _HEADER.match(lines[number].lstrip()):
+            first = number
+            while first > 0 and lines[first - 1].lstrip().startswith("@"):
+                first -= 1
+            found.append(list(range(first, end + 1)))
+        if depth == 0:
+            break
+    return found
+
+
+def _definition_start(lines: list[str]) -> int:
+    """The nearest `def`/`class` line above the end of `lines` (at its decorators) that is no
+    deeper than any line between: a sibling or an enclosing definition; 0 where there is none."""
+    depth = None
     for number in range(len(lines) - 1, -1, -1):
         stripped = lines[number].lstrip()
         if not stripped or stripped.startswith("#"):
             continue
-        width = len(lines[number]) - len(stripped)
-        if depth is not None and width >= depth:
-            continue
-        depth = width
-        if _HEADER.match(stripped):
-            found.add(number)
-            above = number - 1
-            while above >= 0 and lines[above].lstrip().startswith("@"):
-                found.add(above)
-                above -= 1
-        if width == 0:
-            break
-    return found
+        depth = _width(lines[number]) if depth is None else min(depth, _width(lines[number]))
+        if _width(lines[number]) == depth and _is_definition(stripped):
+            while number > 0 and lines[number - 1].lstrip().startswith("@"):
+                number -= 1
+            return number
+    return 0
+
+
+def _is_definition(line: str) -> bool:
+    stripped = line.lstrip()
+    return stripped.startswith("@") or _HEADER.match(stripped) is not None
+
+
+def _statement_start(lines: list[str], number: int) -> int:
+    """The line where the statement ending on `lines[number]` starts: as far up as the brackets
+    it closes were opened (strings and comments aside); `number` where none is found."""
+    depth = 0
+    for above in range(number, max(-1, number - _SIGNATURE_LINES), -1):
+        code = _STRINGS_AND_COMMENTS.sub("", lines[above])
+        depth += sum(map(code.count, ")]}")) - sum(map(code.count, "([{"))
+        if depth <= 0:
+            return above
+    return number
+
+
+def _width(line: str) -> int:
+    return len(line) - len(line.lstrip())
