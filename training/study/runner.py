@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from pycodesmall.config import ModelConfig
 from pycodesmall.errors import ConfigError, PycodesmallError
 from pycodesmall.tokenizer import PythonTokenizer
