@@ -68,6 +68,20 @@ class CountingTrain:
         return real_train(config, **kwargs)
 
 
+def run_killed_at_step(plan, experiment: str, at_step: int, monkeypatch) -> None:
+    """Run `experiment` of `plan` until training reaches step `at_step`, killed there as by Ctrl+C."""
+    real_step = train_module.train_step
+
+    def killed(model, optimizer, batches, step, *args):
+        if step == at_step:
+            raise KeyboardInterrupt
+        return real_step(model, optimizer, batches, step, *args)
+    with monkeypatch.context() as patch:
+        patch.setattr(train_module, "train_step", killed)
+        with pytest.raises(KeyboardInterrupt):
+            run_plan(plan, only=experiment, echo=lambda line: None)
+
+
 @pytest.fixture
 def plan(tmp_path, corpus_dir, tokenizer_dir, shards_dir):
     return write_plan(tmp_path, corpus_dir, tokenizer_dir, shards_dir)
@@ -122,16 +136,7 @@ def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_one(plan, tmp_path, m
     clean = write_plan(clean_dir, corpus_dir, tokenizer_dir, shards_dir)
     run_plan(clean, only="tune", echo=lambda line: None)
 
-    real_step = train_module.train_step
-
-    def killed_at_step_5(model, optimizer, batches, step, *args):
-        if step == 5:
-            raise KeyboardInterrupt
-        return real_step(model, optimizer, batches, step, *args)
-    monkeypatch.setattr(train_module, "train_step", killed_at_step_5)
-    with pytest.raises(KeyboardInterrupt):
-        run_plan(plan, only="tune", echo=lambda line: None)
-    monkeypatch.setattr(train_module, "train_step", real_step)
+    run_killed_at_step(plan, "tune", 5, monkeypatch)
     assert experiment_points(plan.results, "tune") == []
     run_plan(plan, only="tune", echo=lambda line: None)
 
@@ -236,16 +241,7 @@ def test_a_kill_between_the_two_saves_of_a_pause_loses_nothing(plan):
 
 def test_the_progress_count_reaches_its_total_after_a_kill_in_a_cooldown(plan, monkeypatch):
     run_plan(plan, only="tune", echo=lambda line: None)
-    real_step = train_module.train_step
-
-    def killed_in_the_cooldown(model, optimizer, batches, step, *args):
-        if step == 9:  # the main run pauses at 8; step 9 is the B1 branch's
-            raise KeyboardInterrupt
-        return real_step(model, optimizer, batches, step, *args)
-    monkeypatch.setattr(train_module, "train_step", killed_in_the_cooldown)
-    with pytest.raises(KeyboardInterrupt):
-        run_plan(plan, only="sweep", echo=lambda line: None)
-    monkeypatch.setattr(train_module, "train_step", real_step)
+    run_killed_at_step(plan, "sweep", 9, monkeypatch)  # the main run pauses at 8; step 9 is the B1 branch's
     lines = []
     run_plan(plan, only="sweep", echo=lines.append)
     counts = [line.split("]")[0].lstrip("[") for line in lines if line.startswith("[")]
