@@ -13,7 +13,8 @@ window can start inside a docstring or a call, where `\"\"\"` or a stray argumen
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 __all__ = ["Prompt", "build_prompt", "check_context"]
 
@@ -32,24 +33,34 @@ _SIGNATURE_LINES = 100  # how far up a bracket is looked for; broken code may ne
 @dataclass(frozen=True)
 class Prompt:
     """prefix/suffix: what the model sees before and after the cursor. cut: lines were left out.
-    check: the text before and after the cursor that suggestions are validated in."""
+    source/offset: the whole document and the cursor, for `check`."""
 
     prefix: str
     suffix: str
-    check: tuple[str, str]
-    cut: bool = False
+    cut: bool
+    source: str = field(repr=False)
+    offset: int
+
+    @cached_property
+    def check(self) -> tuple[str, str]:
+        """The text before and after the cursor that suggestions are validated in.
+
+        Computed on first use: a window that is measured and then cut again never needs it.
+        """
+        whole = self.source[:self.offset], self.source[self.offset:]
+        return check_context(*whole) if self.cut else whole
 
 
 def build_prompt(source: str, offset: int, max_prefix_chars: int, max_suffix_chars: int) -> Prompt:
     """The window around `offset` in `source`, at most about the given sizes, cut at line ends."""
     offset = max(0, min(offset, len(source)))
-    prefix, suffix = whole = source[:offset], source[offset:]
+    prefix, suffix = source[:offset], source[offset:]
     cut = False
     if len(prefix) > max_prefix_chars:
         prefix, cut = _cut_prefix(prefix, max_prefix_chars), True
     if len(suffix) > max_suffix_chars:
         suffix, cut = _cut_suffix(suffix, max_suffix_chars), True
-    return Prompt(prefix, suffix, check_context(*whole) if cut else whole, cut)
+    return Prompt(prefix, suffix, cut, source, offset)
 
 
 def check_context(prefix: str, suffix: str) -> tuple[str, str]:

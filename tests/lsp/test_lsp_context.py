@@ -5,6 +5,7 @@ from pycodesmall import Completion
 from pycodesmall.api import encode_request
 
 from pycodesmall.lsp_server.candidates import rank_candidates
+from pycodesmall.lsp_server import context
 from pycodesmall.lsp_server.completer import prompt_for
 from pycodesmall.lsp_server.context import IMPORT_SHARE, build_prompt
 from pycodesmall.lsp_server.settings import Settings
@@ -57,13 +58,17 @@ def test_a_signature_over_several_lines_keeps_its_def_line():
     ast.parse(prompt.prefix + "0")
 
 
-def test_the_prompt_fills_most_of_the_models_token_budget():
+def test_the_prompt_fills_most_of_the_models_token_budget(monkeypatch):
     model = pycodesmall.load(device="cpu")
     settings = Settings()
+    checked = []
+    monkeypatch.setattr(context, "check_context", lambda *whole: checked.append(whole) or whole)
     prompt = prompt_for(model, SOURCE, len(SOURCE), settings)
     budget = model.context_length - settings.max_new_tokens
     tokens = len(encode_request(model.tokenizer, prompt.prefix, prompt.suffix, 10**6).ids)
     assert prompt.cut and 0.85 * budget <= tokens <= budget
+    # The window is cut twice (estimated, then measured); the validation context is built once.
+    assert checked == [] and prompt.check == (SOURCE, "") and len(checked) == 1
 
 
 def test_suggestions_are_checked_around_the_cursor_in_the_document_not_in_the_window():
