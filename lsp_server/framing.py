@@ -118,7 +118,8 @@ class FrameParser:
             if match is None or line_end > MAX_HEADER_BYTES:
                 return self._skip(f"a malformed header line {line[:80]!r}")
             if match.group(1).lower() == b"content-length":
-                lengths.add(match.group(2))
+                value = match.group(2)  # "010" and "10" are one length, not two
+                lengths.add(value.lstrip(b"0") or b"0" if value.isdigit() else value)
             position = line_end + 1
         if not lengths:
             return self._skip("a header without Content-Length")

@@ -135,6 +135,12 @@ def test_correct_frames_are_read_back_exactly_in_any_chunks(framed, cuts):
     assert events == [Message(as_read(m)) for m in messages]
 
 
+def test_one_length_written_twice_in_two_ways_is_one_length():
+    body = encode({"jsonrpc": "2.0", "id": 1, "method": PROBE, "params": {}})
+    data = b"Content-Length: 0%d\r\ncontent-length: %d\r\n\r\n" % (len(body), len(body)) + body
+    assert fed_in_chunks(data, []) == [Message(json.loads(body))]
+
+
 @PURE
 @given(bad_frames(), st.sampled_from(["a", "b"]).flatmap(
     lambda id: frames(encode({"jsonrpc": "2.0", "id": id, "method": PROBE, "params": {}}))), CUTS)
