@@ -98,6 +98,9 @@ def test_block_end_from_a_blank_cursor_line(line_prefix, text, expected):
     ("    ", "s = '''a ' '' b\nc'''\n    t\nu", "s = '''a ' '' b\nc'''\n    t"),  # quotes inside
     ("    ", "x = 1 + \\\n2\n    y\nz", "x = 1 + \\\n2\n    y"),
     ("    ", "s = 'a\\\nb'\n    t\nu", "s = 'a\\\nb'\n    t"),  # backslash-newline in a string
+    # the same before a CRLF line break
+    ("    ", "x = 1 + \\\r\n2\r\n    y\r\nz", "x = 1 + \\\r\n2\r\n    y"),
+    ("    ", "s = 'a\\\r\nb'\r\n    t\r\nu", "s = 'a\\\r\nb'\r\n    t"),
     # brackets in comments and strings do not open anything; closed strings end
     ("    ", "x = 1  # (\ny", "x = 1  # ("),
     ("    ", "s = '('\ny", "s = '('"),

@@ -233,6 +233,8 @@ class _PythonLexer:
         return self.depth > 0 or len(self.quote) == 3 or self.backslash or self.escaped
 
     def read(self, ch: str) -> None:
+        if ch == "\r" and (self.backslash or self.escaped):
+            return  # a backslash joins lines before a CRLF line break as before an LF
         self.backslash = False
         if self.opening:
             self._read_opening(ch)
