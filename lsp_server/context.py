@@ -26,7 +26,13 @@ CHECK_CHARS = 12_000
 
 _IMPORT = re.compile(r"(import|from)\s")
 _HEADER = re.compile(r"(async\s+def|def|class)\s")
-_STRINGS_AND_COMMENTS = re.compile(r"""'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|#.*""")
+# A string or a comment, from where it begins to where it ends (or the end of the text):
+# a triple-quoted string may span lines.
+_STRINGS_AND_COMMENTS = re.compile(
+    r"('\'\'|\"\"\")(?:\\[\s\S]|[\s\S])*?(?:\1|\Z)"
+    r"|'(?:\\.|[^'\\\n])*'?"
+    r'|"(?:\\.|[^"\\\n])*"?'
+    r"|#[^\n]*")
 _SIGNATURE_LINES = 100  # how far up a bracket is looked for; broken code may never close one
 
 
@@ -76,13 +82,14 @@ def check_context(prefix: str, suffix: str) -> tuple[str, str]:
         return prefix, suffix
     lines = prefix.split("\n")
     current = lines.pop()
-    start = _definition_start(lines)
-    width = _width(lines[start]) if start < len(lines) else 0
     after = suffix.split("\n")
-    end = next((i for i in range(1, len(after))
-                if _width(after[i]) <= width and _is_definition(after[i])), len(after))
-    above = sorted({i for group in _imports(lines) + _enclosing_headers(lines) for i in group
-                    if i < start})
+    in_string = _lines_in_strings(lines + [current + after[0]] + after[1:])
+    start = _definition_start(lines, in_string)
+    width = _width(lines[start]) if start < len(lines) else 0
+    end = next((i for i in range(1, len(after)) if len(lines) + i not in in_string
+                and _width(after[i]) <= width and _is_definition(after[i])), len(after))
+    above = sorted({i for group in _imports(lines, in_string) + _enclosing_headers(lines, in_string)
+                    for i in group if i < start})
     kept = [lines[i] for i in above] + lines[start:] + [current]
     kept_suffix = "\n".join(after[:end]) + ("\n" if end < len(after) else "")
     if sum(map(len, kept)) + len(kept_suffix) > CHECK_CHARS:
@@ -95,10 +102,12 @@ def _cut_prefix(prefix: str, budget: int) -> str:
     lines, in about `budget` chars; whole statements only, in the file's order."""
     lines = prefix.split("\n")
     current = lines.pop()  # the cursor's line, up to the cursor: always kept
+    in_string = _lines_in_strings(lines)
     tail = _tail_start(lines, len(lines), int(budget * NEAREST_SHARE) - len(current))
     room = budget - len(current) - sum(len(lines[i]) + 1 for i in range(tail, len(lines)))
     kept: set[int] = set()
-    shares = ((_enclosing_headers(lines), budget), (_imports(lines), budget * IMPORT_SHARE))
+    shares = ((_enclosing_headers(lines, in_string), budget),
+              (_imports(lines, in_string), budget * IMPORT_SHARE))
     for groups, limit in shares:
         spent = 0
         for group in groups:
@@ -126,14 +135,28 @@ def _tail_start(lines: list[str], start: int, room: int, kept: set[int] = frozen
     return start
 
 
-def _imports(lines: list[str]) -> list[list[int]]:
+def _lines_in_strings(lines: list[str]) -> frozenset[int]:
+    """The numbers of the lines that begin inside a string: the lines after the first of a
+    triple-quoted one. A docstring's text at column 0 is neither a statement nor a dedent."""
+    text = "\n".join(lines)
+    inside: set[int] = set()
+    line = position = 0
+    for match in _STRINGS_AND_COMMENTS.finditer(text):
+        line += text.count("\n", position, match.start())
+        breaks = match.group(0).count("\n")
+        inside.update(range(line + 1, line + breaks + 1))
+        line, position = line + breaks, match.end()
+    return frozenset(inside)
+
+
+def _imports(lines: list[str], in_string: frozenset[int]) -> list[list[int]]:
     """Top-level import statements, each with the continuation lines of a parenthesised one."""
     found: list[list[int]] = []
     open_paren = False
     for number, line in enumerate(lines):
         if open_paren:
             found[-1].append(number)
-        elif _IMPORT.match(line):
+        elif _IMPORT.match(line) and number not in in_string:
             found.append([number])
         else:
             continue
@@ -141,7 +164,7 @@ def _imports(lines: list[str]) -> list[list[int]]:
     return found
 
 
-def _enclosing_headers(lines: list[str]) -> list[list[int]]:
+def _enclosing_headers(lines: list[str], in_string: frozenset[int]) -> list[list[int]]:
     """The `def`/`class` statements that enclose the end of `lines`, innermost first, each with
     its decorators and, where its signature goes over several lines, all of them."""
     found = []
@@ -150,7 +173,7 @@ def _enclosing_headers(lines: list[str]) -> list[list[int]]:
     while number > 0:
         number -= 1
         stripped = lines[number].lstrip()
-        if not stripped or stripped.startswith("#"):
+        if not stripped or stripped.startswith("#") or number in in_string:
             continue
         if depth is not None and _width(lines[number]) >= depth:
             continue
@@ -166,13 +189,13 @@ def _enclosing_headers(lines: list[str]) -> list[list[int]]:
     return found
 
 
-def _definition_start(lines: list[str]) -> int:
+def _definition_start(lines: list[str], in_string: frozenset[int]) -> int:
     """The nearest `def`/`class` line above the end of `lines` (at its decorators) that is no
     deeper than any line between: a sibling or an enclosing definition; 0 where there is none."""
     depth = None
     for number in range(len(lines) - 1, -1, -1):
         stripped = lines[number].lstrip()
-        if not stripped or stripped.startswith("#"):
+        if not stripped or stripped.startswith("#") or number in in_string:
             continue
         depth = _width(lines[number]) if depth is None else min(depth, _width(lines[number]))
         if _width(lines[number]) == depth and _is_definition(stripped):

@@ -81,3 +81,19 @@ def test_suggestions_are_checked_around_the_cursor_in_the_document_not_in_the_wi
     completion = Completion('"""', None, 1, -1.0, "stop", raw_text='"""')
     assert rank_candidates(prompt.prefix, prompt.suffix, [completion])
     assert rank_candidates(*prompt.check, [completion]) == []
+
+
+def test_the_text_of_a_docstring_at_column_0_is_neither_code_nor_a_dedent():
+    other = "".join(f"        step_{i} = compute({i})\n" for i in range(400))
+    run = "".join(f"        part_{i} = compute({i})\n" for i in range(30))
+    docstring = '        """Run it.\n\nimport this_is_prose\nclass NotAClass:\n        """\n'
+    prefix = ("import os\n\n\nclass Worker:\n    def other(self):\n" + other + "\n"
+              "    def run(self):\n" + docstring + run + "        result = ")
+    suffix = "\n" + docstring.replace("Run it.", "Stop.") + "        return result\n\n    def next(self):\n"
+    prompt = build_prompt(prefix + suffix, len(prefix), 600, 100)
+    assert prompt.prefix.split("\n")[:3] == ["import os", "class Worker:", "    def run(self):"]
+    ast.parse(prompt.prefix + "0")
+    check_prefix, check_suffix = prompt.check
+    assert len(prefix) > context.CHECK_CHARS
+    assert check_prefix == "import os\nclass Worker:\n" + prefix[prefix.index("    def run"):]
+    assert check_suffix == suffix[:suffix.index("    def next")]
