@@ -35,6 +35,11 @@ from pycodesmall.training.study.fits import (
 from pycodesmall.training.study.isoflop import IsoflopFit, IsoflopMinimum, fit_isoflop, isoflop_curve, isoflop_minima
 from pycodesmall.training.study.measures import MEASURE, measure_value, value as _value
 from pycodesmall.training.study.points import SCHEMA_VERSION, read_points
+from pycodesmall.training.study.report_parts import (
+    add_legend, eval_value, experiment_table, fixed, markdown_table, point_labels, pyplot, run_flops,
+    save_figure,
+)
+from pycodesmall.training.study import tokenizer_report
 
 __all__ = ["PUBLISHED", "fit_size_sweep", "SizeSweepFits", "write_report"]
 
@@ -60,25 +65,17 @@ PLACEHOLDER = ("> **[Interpretation to be written: what the differences between 
 
 
 
-def _eval(point: dict, name: str) -> float | None:
-    return _value((point.get("eval") or {}).get(name))
-
-
-def _labels(point: dict) -> dict:
-    return point.get("labels") or {}
-
-
 def _parameters(point: dict, count: str) -> float | None:
     return _value((point.get("parameters") or {}).get(count))
 
 
 def _size(point: dict) -> str:
-    size = _labels(point).get("size")
+    size = point_labels(point).get("size")
     return str(size) if size is not None else str(point.get("point", point["_file"]))
 
 
 def _budget(point: dict) -> str:
-    labels = _labels(point)
+    labels = point_labels(point)
     if labels.get("budget") is not None:
         return str(labels["budget"])
     compute = _value(labels.get("compute"))
@@ -87,17 +84,17 @@ def _budget(point: dict) -> str:
 
 def _usable(point: dict) -> bool:
     """Whether a point can enter the fits: positive test bpb, parameter counts and tokens."""
-    values = [_eval(point, "test_bpb"), _value(point.get("tokens")),
+    values = [eval_value(point, "test_bpb"), _value(point.get("tokens")),
               *(_parameters(point, c) for c in PARAMETER_COUNTS)]
     return all(v is not None and v > 0 for v in values)
 
 
 def _loss_point(point: dict) -> LossPoint:
-    compute = _value(_labels(point).get("compute"))
+    compute = _value(point_labels(point).get("compute"))
     return LossPoint(total_parameters=int(_parameters(point, "total")),
                      non_embedding_parameters=int(_parameters(point, "non_embedding")),
                      tokens=int(point["tokens"]), compute=compute if compute is not None else math.nan,
-                     loss=_eval(point, "test_bpb"))
+                     loss=eval_value(point, "test_bpb"))
 
 
 def _final_points(points: list[dict]) -> list[dict]:
@@ -107,7 +104,7 @@ def _final_points(points: list[dict]) -> list[dict]:
         return flagged
     largest: dict[str, tuple[float, dict]] = {}
     for p in points:
-        budget = _value(_labels(p).get("compute")) or _value(p.get("flops")) or 0.0
+        budget = _value(point_labels(p).get("compute")) or _value(p.get("flops")) or 0.0
         if _size(p) not in largest or budget > largest[_size(p)][0]:
             largest[_size(p)] = (budget, p)
     return [p for _, p in largest.values()]
@@ -152,13 +149,13 @@ def _budgets(points: list[dict]) -> list[dict]:
         groups.setdefault(_budget(p), []).append(p)
     budgets = []
     for label, group in groups.items():
-        computes = sorted({c for p in group if (c := _value(_labels(p).get("compute"))) is not None})
+        computes = sorted({c for p in group if (c := _value(point_labels(p).get("compute"))) is not None})
         budgets.append({"label": label, "compute": computes[0] if len(computes) == 1 else None,
                         "computes": computes, "points": len(group), "sizes": len({_size(p) for p in group}),
                         "members": group})
 
     def order(b):  # by the budget's FLOPs, else by its tokens (a plan's budgets of kind "tokens")
-        tokens = [t for p in b["members"] if (t := _value(_labels(p).get("tokens"))) is not None]
+        tokens = [t for p in b["members"] if (t := _value(point_labels(p).get("tokens"))) is not None]
         size = b["compute"] if b["compute"] is not None else min(tokens) if tokens else math.inf
         return b["compute"] is None, size, b["label"]
 
@@ -171,7 +168,7 @@ def fit_size_sweep(points: list[dict], *, bootstraps: int = 1000, seed: int = 0)
     budgets = _budgets(usable)
     final = _final_points(usable)
     fits = SizeSweepFits(points=usable, budgets=budgets, final=final)
-    isoflop_points = [p for p in usable if _value(_labels(p).get("compute")) is not None]
+    isoflop_points = [p for p in usable if _value(point_labels(p).get("compute")) is not None]
     for count in PARAMETER_COUNTS:
         power_law = {}
         for budget in budgets:
@@ -288,17 +285,8 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows] + [""]
-
-
 def _g(x, digits: int = 3) -> str:
     return "–" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{digits}g}"
-
-
-def _fixed(x, digits: int = 4) -> str:
-    return "–" if x is None else f"{x:.{digits}f}"
 
 
 def _count(x) -> str:
@@ -340,7 +328,7 @@ def _fit_table(fits: dict[str, object], names: list[str], extra_rows: list[list[
     if lines:
         lines.append("")
     if any(not isinstance(f, str) for f in fits.values()):
-        lines += _table(["", *COUNT_NAMES.values()], _side_by_side(fits, names) + list(extra_rows))
+        lines += markdown_table(["", *COUNT_NAMES.values()], _side_by_side(fits, names) + list(extra_rows))
     return lines
 
 
@@ -350,15 +338,15 @@ def _points_table(points: list[dict]) -> list[str]:
     rows = []
 
     def key(p):
-        return _value(_labels(p).get("compute")) or 0.0, _parameters(p, "total") or 0.0, p["_file"]
+        return _value(point_labels(p).get("compute")) or 0.0, _parameters(p, "total") or 0.0, p["_file"]
 
     for p in sorted(points, key=key):
         rows.append([str(p.get("point", p["_file"])), _size(p), _budget(p), _count(_parameters(p, "total")),
                      _count(_parameters(p, "non_embedding")), _count(_value(p.get("tokens"))),
-                     _g(_value(p.get("flops"))), _fixed(_eval(p, "test_bpb")),
-                     _fixed(_eval(p, "humaneval_reference_bpb")), _fixed(_eval(p, "mbpp_reference_bpb")),
+                     _g(_value(p.get("flops"))), fixed(eval_value(p, "test_bpb")),
+                     fixed(eval_value(p, "humaneval_reference_bpb")), fixed(eval_value(p, "mbpp_reference_bpb")),
                      _duration(_value(p.get("wall_time_s"))), "yes" if p.get("final") is True else ""])
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def _sampled_table(final: list[dict]) -> list[str]:
@@ -372,59 +360,21 @@ def _sampled_table(final: list[dict]) -> list[str]:
         categories = categories if isinstance(categories, dict) else {}
         shown = ", ".join(f"{k} {_g(_value(v))}" for k, v in sorted(categories.items(), key=lambda kv: str(kv[0])))
         rows.append([_size(p), _count(_parameters(p, "total")),
-                     *(_fixed(measure_value(p, m), m.digits) for m in SAMPLED_MEASURES), shown or "–"])
-    return _table(["size", "N total", *(m.name for m in SAMPLED_MEASURES), "HumanEval error categories"], rows)
-
-
-def _sort_key(value):
-    return (0, value, "") if isinstance(value, (int, float)) and not isinstance(value, bool) else (1, 0, str(value))
-
-
-def _experiment_table(points: list[dict]) -> list[str]:
-    """Labels and test bpb, rows grouped by their labels in the order the keys first appear."""
-    keys: list[str] = []
-    for p in points:
-        keys += [k for k in _labels(p) if k not in keys]
-    rows = sorted(points, key=lambda p: ([_sort_key(_labels(p).get(k)) for k in keys], p["_file"]))
-    body = [[str(p.get("point", p["_file"])), *(str(_labels(p).get(k, "–")) for k in keys),
-             _fixed(_eval(p, "test_bpb"))] for p in rows]
-    return _table(["point", *keys, "test bpb"], body)
+                     *(fixed(measure_value(p, m), m.digits) for m in SAMPLED_MEASURES), shown or "–"])
+    return markdown_table(["size", "N total", *(m.name for m in SAMPLED_MEASURES), "HumanEval error categories"], rows)
 
 
 # --- figures ----------------------------------------------------------------------------
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, figures_dir: Path, name: str) -> list[str]:
-    figures_dir.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(figures_dir / f"{name}.png", dpi=150)
-    fig.savefig(figures_dir / f"{name}.pdf", metadata={"CreationDate": None})
-    _pyplot().close(fig)
-    return [f"{name}.png", f"{name}.pdf"]
-
-
 def _colours(n: int):
-    plt = _pyplot()
+    plt = pyplot()
     return [plt.cm.viridis(x) for x in np.linspace(0.05, 0.9, max(n, 1))]
 
 
-def _legend(ax) -> None:
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7)
-
-
 def _figure_loss_vs_parameters(fits: SizeSweepFits, figures_dir: Path) -> list[str]:
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    losses = [_eval(p, "test_bpb") for p in fits.points]
+    losses = [eval_value(p, "test_bpb") for p in fits.points]
     margin = 0.1 * (max(losses) - min(losses)) or 0.05 * max(losses)
     for ax, count in zip(axes, PARAMETER_COUNTS):
         for colour, budget in zip(_colours(len(fits.budgets)), fits.budgets):
@@ -441,8 +391,8 @@ def _figure_loss_vs_parameters(fits: SizeSweepFits, figures_dir: Path) -> list[s
         ax.set_xlabel(f"parameters ({COUNT_NAMES[count]})")
         ax.set_ylabel("test bits per byte")
         ax.set_title(f"L(N) = E + A / N^alpha per budget, 95% band ({COUNT_NAMES[count]})", fontsize=9)
-        _legend(ax)
-    return _save(fig, figures_dir, "loss_vs_parameters")
+        add_legend(ax)
+    return save_figure(fig, figures_dir, "loss_vs_parameters")
 
 
 def _frontier(flops: np.ndarray, loss: np.ndarray) -> np.ndarray:
@@ -456,41 +406,37 @@ def _frontier(flops: np.ndarray, loss: np.ndarray) -> np.ndarray:
     return np.array(kept, dtype=int)
 
 
-def _run_flops(p: dict) -> float | None:
-    return _value(p.get("flops")) or _value(_labels(p).get("compute"))
-
-
 def _figure_loss_vs_flops(fits: SizeSweepFits, figures_dir: Path) -> list[str]:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     sizes = sorted({_size(p) for p in fits.points},
                    key=lambda s: min(_parameters(p, "total") for p in fits.points if _size(p) == s))
     for colour, size in zip(_colours(len(sizes)), sizes):
-        members = sorted((p for p in fits.points if _size(p) == size and _run_flops(p)), key=_run_flops)
-        ax.plot([_run_flops(p) for p in members], [_eval(p, "test_bpb") for p in members], "o-", color=colour,
+        members = sorted((p for p in fits.points if _size(p) == size and run_flops(p)), key=run_flops)
+        ax.plot([run_flops(p) for p in members], [eval_value(p, "test_bpb") for p in members], "o-", color=colour,
                 ms=4, lw=0.8, label=size)
-    with_flops = [p for p in fits.points if _run_flops(p)]
+    with_flops = [p for p in fits.points if run_flops(p)]
     if with_flops:
-        flops = np.array([_run_flops(p) for p in with_flops])
-        loss = np.array([_eval(p, "test_bpb") for p in with_flops])
+        flops = np.array([run_flops(p) for p in with_flops])
+        loss = np.array([eval_value(p, "test_bpb") for p in with_flops])
         kept = _frontier(flops, loss)
         ax.step(flops[kept], loss[kept], where="post", color="black", lw=1.2, label="frontier")
     ax.set_xscale("log")
     ax.set_xlabel("training FLOPs")
     ax.set_ylabel("test bits per byte")
     ax.set_title("Loss against compute, one line per model size", fontsize=9)
-    _legend(ax)
-    return _save(fig, figures_dir, "loss_vs_flops")
+    add_legend(ax)
+    return save_figure(fig, figures_dir, "loss_vs_flops")
 
 
 def _figure_isoflop(fits: SizeSweepFits, figures_dir: Path) -> list[str]:
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     labels = {b["compute"]: b["label"] for b in fits.budgets if b["compute"] is not None}
     for ax, count in zip(axes, PARAMETER_COUNTS):
         minima = fits.by_count[count].isoflop_minima
         for colour, m in zip(_colours(len(minima)), minima):
-            members = [p for p in fits.points if _value(_labels(p).get("compute")) == m.compute]
+            members = [p for p in fits.points if _value(point_labels(p).get("compute")) == m.compute]
             columns = point_arrays([_loss_point(p) for p in members], count)
             ax.scatter(columns["n"], columns["loss"], color=colour, s=18, zorder=3,
                        label=f"{labels.get(m.compute, 'budget')} ({m.compute:.2g} FLOPs)")
@@ -503,12 +449,12 @@ def _figure_isoflop(fits: SizeSweepFits, figures_dir: Path) -> list[str]:
         ax.set_xlabel(f"parameters ({COUNT_NAMES[count]})")
         ax.set_ylabel("test bits per byte")
         ax.set_title(f"IsoFLOP profiles, parabola in log N, star: minimum ({COUNT_NAMES[count]})", fontsize=9)
-        _legend(ax)
-    return _save(fig, figures_dir, "isoflop")
+        add_legend(ax)
+    return save_figure(fig, figures_dir, "isoflop")
 
 
 def _figure_compute_optimal(fits: SizeSweepFits, figures_dir: Path) -> list[str]:
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     computes = [b["compute"] for b in fits.budgets if b["compute"] is not None]
     grid = np.geomspace(min(computes) / 2, max(computes) * 2, 50) if computes else None
@@ -532,17 +478,17 @@ def _figure_compute_optimal(fits: SizeSweepFits, figures_dir: Path) -> list[str]
         ax.set_xlabel("compute budget C (FLOPs)")
         ax.set_ylabel(what)
         ax.set_title(f"Compute-optimal {what.split(',')[0]}", fontsize=9)
-        _legend(ax)
-    return _save(fig, figures_dir, "compute_optimal")
+        add_legend(ax)
+    return save_figure(fig, figures_dir, "compute_optimal")
 
 
 def _figure_downstream(fits: SizeSweepFits, figures_dir: Path) -> list[str]:
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     final = sorted(fits.final, key=lambda p: _parameters(p, "total"))
     n = [_parameters(p, "total") for p in final]
     for name, label in REFERENCE_BPB.items():
-        values = [(x, _eval(p, name)) for x, p in zip(n, final) if _eval(p, name) is not None]
+        values = [(x, eval_value(p, name)) for x, p in zip(n, final) if eval_value(p, name) is not None]
         if values:
             axes[0].plot(*zip(*values), "o-", ms=4, label=label)
     for measure in SAMPLED_MEASURES:
@@ -557,8 +503,8 @@ def _figure_downstream(fits: SizeSweepFits, figures_dir: Path) -> list[str]:
     for ax in axes:
         ax.set_xscale("log")
         ax.set_xlabel("parameters (total N)")
-        _legend(ax)
-    return _save(fig, figures_dir, "downstream_vs_parameters")
+        add_legend(ax)
+    return save_figure(fig, figures_dir, "downstream_vs_parameters")
 
 
 # --- the report -------------------------------------------------------------------------
@@ -600,7 +546,7 @@ def _size_sweep_section(points: list[dict], fits: SizeSweepFits, figures: list[s
                 rows += [[COUNT_NAMES[count], r["budget"], _g(r["compute"]), _count(r["n_opt"]),
                           _count(r["tokens_opt"]), _g(r["tokens_per_parameter"])]
                          for r in _surface_allocation(fit, fits.budgets)]
-        lines += _table(["N", "budget", "C", "N_opt", "D_opt", "D_opt / N_opt"], rows)
+        lines += markdown_table(["N", "budget", "C", "N_opt", "D_opt", "D_opt / N_opt"], rows)
 
     lines += ["### IsoFLOP minima (parabola of loss in log N per budget)", ""]
     rows = []
@@ -608,10 +554,10 @@ def _size_sweep_section(points: list[dict], fits: SizeSweepFits, figures: list[s
         labels = {b["compute"]: b["label"] for b in fits.budgets if b["compute"] is not None}
         for m in fits.by_count[count].isoflop_minima:
             rows.append([COUNT_NAMES[count], labels.get(m.compute, _g(m.compute)), _g(m.compute), str(m.points),
-                         m.status.replace("_", " "), _count(m.n_opt), _count(m.tokens_opt), _fixed(m.loss_opt),
+                         m.status.replace("_", " "), _count(m.n_opt), _count(m.tokens_opt), fixed(m.loss_opt),
                          _g(m.tokens_per_parameter)])
-    lines += _table(["N", "budget", "C", "points", "status", "N_opt", "D_opt", "loss at N_opt", "D_opt / N_opt"],
-                    rows) if rows else ["No point has labels.compute.", ""]
+    header = ["N", "budget", "C", "points", "status", "N_opt", "D_opt", "loss at N_opt", "D_opt / N_opt"]
+    lines += markdown_table(header, rows) if rows else ["No point has labels.compute.", ""]
     iso = {c: fits.by_count[c].isoflop for c in PARAMETER_COUNTS}
     lines += ["### Compute-optimal exponents from the IsoFLOP minima: N_opt = k_N C^a, D_opt = k_D C^b", ""]
     dropped = ["bootstrap replicates dropped (no minimum)",
@@ -639,7 +585,7 @@ def _published_section(rows: list[dict]) -> list[str]:
             f"Codex: {PUBLISHED['codex']['form']}. Ours with 95% intervals, and in brackets (x...) the ratio of our "
             "value to the published one. Published exponents are on the papers' own losses (nats per token, their "
             "tokenizers); ours on test bits per byte.", "",
-            *_table(["quantity", "published", "source", *(f"ours, {n}" for n in COUNT_NAMES.values())], body),
+            *markdown_table(["quantity", "published", "source", *(f"ours, {n}" for n in COUNT_NAMES.values())], body),
             PLACEHOLDER, ""]
 
 
@@ -694,8 +640,6 @@ def write_report(results_dir: Path, out_md: Path, *, bootstraps: int = 1000, see
     else:
         lines += ["## Size sweep", "", f"No `{SIZE_SWEEP}` point yet: nothing to fit.", ""]
 
-    from pycodesmall.training.study import tokenizer_report  # here: it uses this module's helpers
-
     summary["tokenizers"] = tokenizer_report.tokenizer_study(experiments, seed=seed)
     figures = tokenizer_report.tokenizer_figures(experiments, figures_dir)
     summary["figures"] += [f"figures/{f}" for f in figures]
@@ -703,7 +647,7 @@ def write_report(results_dir: Path, out_md: Path, *, bootstraps: int = 1000, see
 
     for name in sorted(experiments):
         if name not in (SIZE_SWEEP, *tokenizer_report.EXPERIMENTS):
-            lines += [f"## {name} ({len(experiments[name])} points)", "", *_experiment_table(experiments[name])]
+            lines += [f"## {name} ({len(experiments[name])} points)", "", *experiment_table(experiments[name])]
     if skipped:
         lines += ["## Files skipped", "", *(f"- `{s['path']}`: {s['reason']}" for s in skipped), ""]
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from pycodesmall.training.study.fits import Estimate
-from pycodesmall.training.study.measures import MEASURE, MEASURES, Measure, measure_value
-from pycodesmall.training.study.report import (
-    _experiment_table, _fixed, _labels, _legend, _pyplot, _run_flops, _save, _table, _value,
+from pycodesmall.training.study.measures import MEASURE, MEASURES, Measure, measure_value, value
+from pycodesmall.training.study.report_parts import (
+    add_legend, experiment_table, fixed, markdown_table, point_labels, pyplot, run_flops, save_figure,
 )
 
 __all__ = ["EXPERIMENTS", "MEASURES", "paired_bootstrap", "tokenizer_figures", "tokenizer_section",
@@ -85,8 +85,8 @@ def _index(experiments: dict[str, list[dict]]) -> tuple[dict[tuple, dict], dict[
         described = f"{experiment} " + " ".join(f"{k}={v}" for k, v in family.items())
         absent = []
         for budget in BUDGETS:
-            matches = [p for p in experiments.get(experiment, []) if _labels(p).get("budget") == budget
-                       and all(_labels(p).get(k) == v for k, v in family.items())]
+            matches = [p for p in experiments.get(experiment, []) if point_labels(p).get("budget") == budget
+                       and all(point_labels(p).get(k) == v for k, v in family.items())]
             if len(matches) == 1:
                 found[experiment, size, variant, budget] = matches[0]
             elif matches:
@@ -126,7 +126,7 @@ def _difference_dict(a: dict, b: dict, seed: int, m: Measure = TEST_BPB) -> dict
 
 def _row(size: str, tokenizer: str, point: dict, hypothesis: dict | None, seed: int) -> dict:
     test = (point.get("eval") or {}).get("test_bpb") or {}
-    size_bytes, tokens = _value(test.get("bytes")), _value(test.get("tokens"))
+    size_bytes, tokens = value(test.get("bytes")), value(test.get("tokens"))
     ci = (((point.get("eval") or {}).get("sampled") or {}).get("humaneval") or {}).get("pass@1_ci95")
     paired = tokenizer != HYPOTHESIS and None not in (measure_value(point, TEST_BPB), measure_value(hypothesis, TEST_BPB))
     return {"size": size, "tokenizer": tokenizer, "point": point.get("point", point["_file"]),
@@ -239,7 +239,7 @@ def _difference(c: dict, digits: int) -> str:
 
 def _judgement(c: dict, m: Measure, a: str, b: str) -> str:
     """`a - b = difference [interval], seed noise; who is better or why neither is`, for c = a - b."""
-    said = f"{a} - {b} = {_difference(c, m.digits)}, seed noise {_fixed(c['seed_noise'], m.digits)}"
+    said = f"{a} - {b} = {_difference(c, m.digits)}, seed noise {fixed(c['seed_noise'], m.digits)}"
     if c["distinguishable"]:
         better = a if (c["difference"] < 0) == m.lower_is_better else b
         beyond = "both noises" if c["beyond_file_interval"] else "the seed noise (no file interval)"
@@ -258,7 +258,7 @@ def _verdict_lines(verdict: dict) -> list[str]:
             lines.append(f"{head}: no verdict, {e['not_judged']}.")
             continue
         best, runner_up = e["ranked"][:2]
-        lines.append(f"{head}: " + ", ".join(f"{t} {_fixed(e['values'][t], m.digits)}" for t in e["ranked"]) + ".")
+        lines.append(f"{head}: " + ", ".join(f"{t} {fixed(e['values'][t], m.digits)}" for t in e["ranked"]) + ".")
         if HYPOTHESIS not in (best, runner_up):  # else the lines on indent below say it
             lines.append(f"  {best} is first: {_judgement(e['best_vs_runner_up'], m, best, runner_up)}.")
         for other, c in e["against_indent"].items():
@@ -275,7 +275,7 @@ def _verdict_lines(verdict: dict) -> list[str]:
 
 
 def _rate(row: dict, key: str) -> str:
-    return _fixed(row[key], MEASURE[key].digits)
+    return fixed(row[key], MEASURE[key].digits)
 
 
 def _tables(rows: list[dict]) -> list[str]:
@@ -284,23 +284,24 @@ def _tables(rows: list[dict]) -> list[str]:
         d = r["difference_to_indent"]
         bpb.append([r["size"], r["tokenizer"], _rate(r, "test_bpb"),
                     "–" if d is None else _signed(d["difference"], 4), "–" if d is None else _interval(d, 4),
-                    _fixed(r["bytes_per_token"], 3),
+                    fixed(r["bytes_per_token"], 3),
                     _rate(r, "humaneval_reference_bpb")])
     sampled = [[r["size"], r["tokenizer"],
                 _rate(r, "pass_at_1") + ("" if r["pass_at_1_ci95"] is None else
                                          " [" + ", ".join(f"{x:.3f}" for x in r["pass_at_1_ci95"]) + "]"),
                 *(_rate(r, k) for k in SAMPLED_COLUMNS)] for r in rows]
-    return [*_table(["size", "tokenizer", "test bpb", "minus indent", "95% file interval", "bytes per token",
-                     "HumanEval reference bpb"], bpb),
-            *_table(["size", "tokenizer", "pass@1 [ci95]", *(MEASURE[k].name for k in SAMPLED_COLUMNS)], sampled),
+    bpb_header = ["size", "tokenizer", "test bpb", "minus indent", "95% file interval", "bytes per token",
+                  "HumanEval reference bpb"]
+    sampled_header = ["size", "tokenizer", "pass@1 [ci95]", *(MEASURE[k].name for k in SAMPLED_COLUMNS)]
+    return [*markdown_table(bpb_header, bpb), *markdown_table(sampled_header, sampled),
             "Syntax task: greedy completions of function bodies (held-out test files and HumanEval prompts "
             "together, as the points store it). pass@1's ci95 is over problems, for each point alone.", ""]
 
 
 def _seed_table(seed_noise: dict) -> list[str]:
     rows = [[m.name, *(_signed(seed_noise["by_measure"][m.key]["differences"][t], m.digits) for t in TOKENIZERS),
-             _fixed(seed_noise["by_measure"][m.key]["noise"], m.digits)] for m in MEASURES]
-    return _table(["measure", *TOKENIZERS, "seed noise (mean absolute difference)"], rows)
+             fixed(seed_noise["by_measure"][m.key]["noise"], m.digits)] for m in MEASURES]
+    return markdown_table(["measure", *TOKENIZERS, "seed noise (mean absolute difference)"], rows)
 
 
 def _vocabulary_lines(rows: list[dict], noise: float | None) -> list[str]:
@@ -308,12 +309,13 @@ def _vocabulary_lines(rows: list[dict], noise: float | None) -> list[str]:
         if r["best"] is None:
             return "–"
         within = noise is not None and r["margin_to_next"] <= noise
-        return f"{r['best']} (by {_fixed(r['margin_to_next'])}{', within the seed noise' if within else ''})"
+        return f"{r['best']} (by {fixed(r['margin_to_next'])}{', within the seed noise' if within else ''})"
 
-    body = [[r["size"], r["variant"], *(_fixed(r["test_bpb"][str(n)]) for n in VOCABULARY_SIZES), best(r)]
+    body = [[r["size"], r["variant"], *(fixed(r["test_bpb"][str(n)]) for n in VOCABULARY_SIZES), best(r)]
             for r in rows]
-    return [*_table(["size", "variant", *(f"test bpb, {n}" for n in VOCABULARY_SIZES), "best (margin to next)"], body),
-            f"One seed per vocabulary: a margin within the seed noise of test bpb ({_fixed(noise)}) is not a "
+    header = ["size", "variant", *(f"test bpb, {n}" for n in VOCABULARY_SIZES), "best (margin to next)"]
+    return [*markdown_table(header, body),
+            f"One seed per vocabulary: a margin within the seed noise of test bpb ({fixed(noise)}) is not a "
             "difference. \"–\" where a vocabulary's point is missing.", ""]
 
 
@@ -357,7 +359,7 @@ def tokenizer_section(study: dict, experiments: dict[str, list[dict]], figures: 
               *_vocabulary_lines(study["vocabulary"], noise["by_measure"][TEST_BPB.key]["noise"])]
     for name in EXPERIMENTS:
         if experiments.get(name):
-            lines += [f"### Points: {name}", "", *_experiment_table(experiments[name])]
+            lines += [f"### Points: {name}", "", *experiment_table(experiments[name])]
     return lines
 
 
@@ -365,12 +367,12 @@ def tokenizer_section(study: dict, experiments: dict[str, list[dict]], figures: 
 
 def _curve(found: dict, experiment: str, size: str, variant: str) -> tuple[list, list]:
     points = [p for b in BUDGETS if (p := found.get((experiment, size, variant, b))) is not None
-              and _run_flops(p) and measure_value(p, TEST_BPB) is not None]
-    return [_run_flops(p) for p in points], [measure_value(p, TEST_BPB) for p in points]
+              and run_flops(p) and measure_value(p, TEST_BPB) is not None]
+    return [run_flops(p) for p in points], [measure_value(p, TEST_BPB) for p in points]
 
 
 def _figure_tokenizers(found: dict, figures_dir: Path) -> list[str]:
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(SIZES), figsize=(11, 4.2))
     for ax, size in zip(axes, SIZES):
         for t in TOKENIZERS:
@@ -382,12 +384,12 @@ def _figure_tokenizers(found: dict, figures_dir: Path) -> list[str]:
         ax.set_xlabel("training FLOPs")
         ax.set_ylabel("test bits per byte")
         ax.set_title(f"{size}: loss against compute, one line per tokenizer", fontsize=9)
-        _legend(ax)
-    return _save(fig, figures_dir, "tokenizers")
+        add_legend(ax)
+    return save_figure(fig, figures_dir, "tokenizers")
 
 
 def _figure_vocabulary(vocabulary: list[dict], figures_dir: Path) -> list[str]:
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(SIZES), figsize=(11, 4.2))
     for ax, size in zip(axes, SIZES):
         for r in (r for r in vocabulary if r["size"] == size):
@@ -399,8 +401,8 @@ def _figure_vocabulary(vocabulary: list[dict], figures_dir: Path) -> list[str]:
         ax.set_xlabel("vocabulary size (ids)")
         ax.set_ylabel("test bits per byte")
         ax.set_title(f"{size}: loss against vocabulary, largest budget ({BUDGETS[-1]})", fontsize=9)
-        _legend(ax)
-    return _save(fig, figures_dir, "vocabulary")
+        add_legend(ax)
+    return save_figure(fig, figures_dir, "vocabulary")
 
 
 def tokenizer_figures(experiments: dict[str, list[dict]], figures_dir: Path) -> list[str]:
