@@ -135,10 +135,12 @@ def dry_run(plan: Plan, only: str | None = None, throughput: ThroughputModel | N
             family_list = families(plan, experiment, lambda e, axis, labels: next(iter(e.axis(axis).choices)))
             note = f" (chosen axes {', '.join(experiment.choose)} pending: first choice shown)"
         lines.append(f"## {name}{note}")
-        lines.append(f"{'family':32} {'N total':>9} {'N non-emb':>9} {'N emb':>8} "
+        labels = [" ".join(f"{k}={v}" for k, v in family.labels.items()) for family in family_list]
+        width = max([32, *map(len, labels)])
+        lines.append(f"{'family':{width}} {'N total':>9} {'N non-emb':>9} {'N emb':>8} "
                      f"{'budgets (steps)':28} {'tokens':>8} {'FLOPs':>9} {'hours':>6}")
         exp = {"runs": 0, "points": 0, "tokens": 0, "flops": 0.0, "hours": 0.0}
-        for family in family_list:
+        for family, label in zip(family_list, labels):
             tokens = family.trained_tokens()
             flops = tokens * family.flops_per_token.total
             rate = throughput.flops_per_second(family.flops_per_token.total, _precision(family),
@@ -146,8 +148,7 @@ def dry_run(plan: Plan, only: str | None = None, throughput: ThroughputModel | N
             hours = flops / rate / 3600
             params = family.parameters
             steps = ",".join(str(p.steps) for p in family.points)
-            label = " ".join(f"{k}={v}" for k, v in family.labels.items())
-            lines.append(f"{label[:32]:32} {params.total:>9,} {params.non_embedding:>9,} {params.embedding:>8,} "
+            lines.append(f"{label:{width}} {params.total:>9,} {params.non_embedding:>9,} {params.embedding:>8,} "
                          f"{steps:28} {tokens / 1e6:>7.1f}M {flops:>9.2e} {hours:>6.2f}")
             exp["runs"] += 1
             exp["points"] += len(family.points)
