@@ -10,7 +10,7 @@ import pytest
 from study_fixtures import point
 
 from pycodesmall.training.study.points import read_points
-from pycodesmall.training.study.report import PLACEHOLDER, write_report
+from pycodesmall.training.study.report import INTERPRETATION, PLACEHOLDER, write_report
 
 TRUE = {"E": 0.6, "A": 40.0, "alpha": 0.34, "B": 400.0, "beta": 0.28}
 A_OPT = TRUE["beta"] / (TRUE["alpha"] + TRUE["beta"])  # N_opt ~ C^a
@@ -172,3 +172,22 @@ def test_token_budgets_are_ordered_by_tokens_and_have_no_isoflop(tmp_path):
     summary = write_report(tmp_path, tmp_path / "REPORT.md", bootstraps=2)
     assert [b["label"] for b in summary["size_sweep"]["budgets"]] == [f"B{i}" for i in range(1, 11)]
     assert "labels.compute" in summary["size_sweep"]["fits"]["total"]["isoflop"]["not_fitted"]
+
+
+def test_the_written_interpretation_is_shown_and_flagged_once_the_points_change(tmp_path):
+    write_sweep(tmp_path, sizes=SIZES[:4], budgets={"C1": 1e17})
+    digest = write_report(tmp_path, tmp_path / "REPORT.md", bootstraps=2)["size_sweep"]["points_digest"]
+    (tmp_path / INTERPRETATION).write_text(f"<!-- points: {digest} -->\nOurs differ because of X.\n")
+
+    write_report(tmp_path, tmp_path / "REPORT.md", bootstraps=2)
+    text = (tmp_path / "REPORT.md").read_text()
+    tail = text.split("## Beside published fits")[1]
+    assert "Ours differ because of X." in tail and PLACEHOLDER not in text and "Written for another" not in text
+
+    p = point(SIZES[4], "C1", 1e17, 1.0, final=False)  # one more point: the text no longer speaks for all
+    (tmp_path / "size_sweep" / f"{p['point']}.json").write_text(json.dumps(p))
+    summary = write_report(tmp_path, tmp_path / "REPORT.md", bootstraps=2)
+    text = (tmp_path / "REPORT.md").read_text()
+    assert summary["size_sweep"]["points_digest"] != digest
+    assert f"Written for another set of points ({digest}; these are {summary['size_sweep']['points_digest']})" in text
+    assert "Ours differ because of X." in text

@@ -36,13 +36,25 @@ def profiles(budgets=BUDGETS, factors=FACTORS, noise=0.0, seed=0):
 def test_minima_recover_the_known_optimum():
     minima = isoflop_minima(**profiles())
     assert [m.compute for m in minima] == pytest.approx(list(BUDGETS))
-    for m in minima:
-        assert m.status == "ok" and m.points == 6
+    for m in minima:  # the least-loss size is FACTORS[3]: its parabola goes through FACTORS[1:6]
+        assert m.status == "ok" and m.points == 5
         assert m.n_opt == pytest.approx(n_opt(m.compute), rel=1e-9)
         assert m.tokens_opt == pytest.approx(m.compute / (6 * n_opt(m.compute)), rel=1e-9)
         assert m.loss_opt == pytest.approx(2.0 - 0.1 * math.log10(m.compute / 1e15), rel=1e-9)
         assert m.tokens_per_parameter == pytest.approx(m.tokens_opt / m.n_opt)
-        assert (m.n_min, m.n_max) == pytest.approx((n_opt(m.compute) / 5, n_opt(m.compute) * 3))
+        assert (m.n_min, m.n_max) == pytest.approx((n_opt(m.compute) * FACTORS[1], n_opt(m.compute) * 3))
+
+
+def test_a_far_size_off_the_parabola_does_not_move_the_minimum():
+    """Sizes beyond NEIGHBOURS of the least-loss one (here a far, steep tail) are left out."""
+    p = profiles(budgets=[1e16], factors=np.geomspace(1 / 5, 3, 6))
+    tail_n = n_opt(1e16) * np.array([10.0, 30.0])
+    p = {"n": np.append(p["n"], tail_n), "tokens": np.append(p["tokens"], 1e16 / (6 * tail_n)),
+         "compute": np.append(p["compute"], [1e16, 1e16]), "loss": np.append(p["loss"], [5.0, 9.0])}
+    (m,) = isoflop_minima(**p)
+    assert m.points == 5 and m.n_max == pytest.approx(n_opt(1e16) * 3)
+    assert m.n_opt == pytest.approx(n_opt(1e16), rel=1e-9)
+    np.testing.assert_allclose(isoflop_curve(p["n"], p["loss"], [n_opt(1e16)]), [2.0 - 0.1], rtol=1e-9)
 
 
 def test_exponents_recover_known_values_within_their_intervals():
@@ -55,7 +67,7 @@ def test_exponents_recover_known_values_within_their_intervals():
     assert fit.a.value == pytest.approx(A_TRUE, abs=0.01)
     assert fit.b.value == pytest.approx(1 - A_TRUE, abs=0.01)
     assert fit.optimal_n(1e16) == pytest.approx(n_opt(1e16), rel=0.1)
-    assert fit.residual_dof == 4 * 6 - 4 * 3
+    assert fit.residual_dof == 4 * 5 - 4 * 3  # 5 runs per parabola (test above)
     assert fit.failed_bootstraps == 0
     json.dumps(fit.to_dict())
 

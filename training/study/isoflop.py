@@ -6,7 +6,13 @@ log D in log N, evaluated at N_opt), so they follow whatever FLOPs per token the
 spent, attention and output layer included, not an assumed C = 6 N D. Then
 log N_opt = a log C + log k_N and log D_opt = b log C + log k_D.
 
-A parabola's vertex outside the sizes a budget sampled is an extrapolation: such a budget
+The parabola is a local model of the profile near its minimum: over a wide span of sizes a
+profile is asymmetric in log N (steep where big models see few tokens), and a parabola through
+all of it misplaces the vertex. So each budget's parabola goes through its least-loss run and
+up to NEIGHBOURS sizes on each side of it (Hoffmann et al. placed their sizes around the
+optimum to the same end).
+
+A parabola's vertex outside the sizes it went through is an extrapolation: such a budget
 lacks runs on one side of its optimum, is reported with its status and is left out of the
 exponents. The intervals come from a residual bootstrap: resampling the runs themselves would
 often leave fewer than three sizes, and so no parabola. The residuals of all usable budgets
@@ -25,7 +31,9 @@ import numpy as np
 
 from pycodesmall.training.study.fits import Estimate, FitError, _check_bootstraps, _check_columns, bootstrap_estimates
 
-__all__ = ["IsoflopMinimum", "IsoflopFit", "isoflop_minima", "isoflop_curve", "fit_isoflop"]
+__all__ = ["NEIGHBOURS", "IsoflopMinimum", "IsoflopFit", "isoflop_minima", "isoflop_curve", "fit_isoflop"]
+
+NEIGHBOURS = 2  # sizes each side of a budget's least-loss run that its parabola goes through
 
 # Statuses of a budget's minimum; only "ok" budgets enter the exponents.
 OK, TOO_FEW_SIZES, NO_MINIMUM, BELOW_RANGE, ABOVE_RANGE = (
@@ -38,8 +46,8 @@ class IsoflopMinimum:
 
     compute: float
     status: str
-    points: int
-    n_min: float  # the smallest and largest sizes the budget sampled
+    points: int  # the runs the parabola went through (module docstring)
+    n_min: float  # the smallest and largest of their sizes
     n_max: float
     n_opt: float | None
     tokens_opt: float | None
@@ -128,18 +136,26 @@ def fit_isoflop(n, tokens, compute, loss, *, bootstraps: int = 1000, seed: int =
 
 
 def isoflop_curve(n, loss, at) -> np.ndarray:
-    """The parabola in log N through one budget's runs (`n`, `loss`), evaluated at sizes `at`."""
-    log_n = np.log(np.asarray(n, dtype=float))
+    """The parabola of one budget's runs (`n`, `loss`; those near its minimum), evaluated at sizes `at`."""
+    log_n, loss = _near_minimum(np.log(np.asarray(n, dtype=float)), np.asarray(loss, dtype=float))
     if len(np.unique(log_n)) < 3:
         raise FitError("a parabola needs at least three sizes")
-    return np.polyval(_parabola(log_n, np.asarray(loss, dtype=float)),
-                      np.log(np.asarray(at, dtype=float)) - log_n.mean())
+    return np.polyval(_parabola(log_n, loss), np.log(np.asarray(at, dtype=float)) - log_n.mean())
 
 
 def _budget_columns(columns: dict[str, np.ndarray], budget: float):
-    """log N, log D and loss of the runs of one budget."""
+    """log N, log D and loss of the runs of one budget that its parabola goes through."""
     rows = columns["compute"] == budget
-    return np.log(columns["n"][rows]), np.log(columns["tokens"][rows]), columns["loss"][rows]
+    return _near_minimum(np.log(columns["n"][rows]), columns["loss"][rows], np.log(columns["tokens"][rows]))
+
+
+def _near_minimum(log_n: np.ndarray, loss: np.ndarray, *others: np.ndarray):
+    """The runs whose size is within NEIGHBOURS sizes of the least-loss run's (all runs of a size kept)."""
+    sizes = np.unique(log_n)
+    centre = int(np.searchsorted(sizes, log_n[np.argmin(loss)]))
+    kept = sizes[max(centre - NEIGHBOURS, 0):centre + NEIGHBOURS + 1]
+    rows = np.isin(log_n, kept)
+    return (log_n[rows], *(column[rows] for column in others), loss[rows])
 
 
 def _parabola(log_n: np.ndarray, loss: np.ndarray) -> np.ndarray:

@@ -20,8 +20,10 @@ Files that cannot be read (a sweep still writing) are listed and skipped.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +34,9 @@ from pycodesmall.training.study.fits import (
     PARAMETER_COUNTS, Estimate, FitError, LossPoint, LossSurfaceFit, PowerLawFit, PurePowerLawFit,
     fit_loss_surface, fit_power_law, fit_pure_power_law, point_arrays,
 )
-from pycodesmall.training.study.isoflop import IsoflopFit, IsoflopMinimum, fit_isoflop, isoflop_curve, isoflop_minima
+from pycodesmall.training.study.isoflop import (
+    NEIGHBOURS, IsoflopFit, IsoflopMinimum, fit_isoflop, isoflop_curve, isoflop_minima,
+)
 from pycodesmall.training.study.measures import MEASURE, measure_value, value as _value
 from pycodesmall.training.study.points import SCHEMA_VERSION, read_points
 from pycodesmall.training.study.report_parts import (
@@ -59,8 +63,11 @@ PUBLISHED = {
     "hoffmann": {"source": "Hoffmann et al. 2022 (Chinchilla), approach 3", "alpha": 0.34, "beta": 0.28,
                  "tokens_per_parameter": 20.0},
 }
+# What the comparison with the published fits means is prose a person writes, beside the point
+# files; its first line names the points it was written for (`points_digest`).
+INTERPRETATION = "size_sweep_interpretation.md"
 PLACEHOLDER = ("> **[Interpretation to be written: what the differences between our fits and the "
-               "published ones mean. Placeholder, not a finding.]**")
+               f"published ones mean, in `{INTERPRETATION}` beside the point files. Placeholder, not a finding.]**")
 
 
 
@@ -441,14 +448,14 @@ def _figure_isoflop(fits: SizeSweepFits, figures_dir: Path) -> list[str]:
             ax.scatter(columns["n"], columns["loss"], color=colour, s=18, zorder=3,
                        label=f"{labels.get(m.compute, 'budget')} ({m.compute:.2g} FLOPs)")
             if m.n_opt is not None:
-                grid = np.geomspace(columns["n"].min(), columns["n"].max(), 100)
+                grid = np.geomspace(m.n_min, m.n_max, 100)  # the sizes the parabola went through
                 ax.plot(grid, isoflop_curve(columns["n"], columns["loss"], grid), color=colour, lw=1)
                 if m.status == "ok":
                     ax.scatter([m.n_opt], [m.loss_opt], color=colour, marker="*", s=90, edgecolor="black", zorder=4)
         ax.set_xscale("log")
         ax.set_xlabel(f"parameters ({COUNT_NAMES[count]})")
         ax.set_ylabel("test bits per byte")
-        ax.set_title(f"IsoFLOP profiles, parabola in log N, star: minimum ({COUNT_NAMES[count]})", fontsize=9)
+        ax.set_title(f"IsoFLOP profiles ({COUNT_NAMES[count]}): parabola near each minimum, star at it", fontsize=9)
         add_legend(ax)
     return save_figure(fig, figures_dir, "isoflop")
 
@@ -522,6 +529,10 @@ def _size_sweep_section(points: list[dict], fits: SizeSweepFits, figures: list[s
 
     lines += ["### L(N) = E + A / N^alpha per budget", "",
               "Huber fit on log loss (Hoffmann et al. 2022), 95% bootstrap percentile intervals.", ""]
+    if any(b["compute"] is not None for b in fits.budgets):
+        lines += ["The points of a compute budget share FLOPs, not tokens: D falls as N grows, so past the budget's "
+                  "IsoFLOP minimum loss rises with N. This form, made for a fixed D, does not hold there, and a "
+                  "negative alpha says so.", ""]
     for budget in fits.budgets:
         per_count = {c: fits.by_count[c].power_law[budget["label"]] for c in PARAMETER_COUNTS}
         compute = f", {budget['compute']:.3g} FLOPs" if budget["compute"] is not None else ""
@@ -548,7 +559,10 @@ def _size_sweep_section(points: list[dict], fits: SizeSweepFits, figures: list[s
                          for r in _surface_allocation(fit, fits.budgets)]
         lines += markdown_table(["N", "budget", "C", "N_opt", "D_opt", "D_opt / N_opt"], rows)
 
-    lines += ["### IsoFLOP minima (parabola of loss in log N per budget)", ""]
+    lines += ["### IsoFLOP minima (parabola of loss in log N per budget)", "",
+              f"Each budget's parabola goes through its least-loss run and up to {NEIGHBOURS} sizes on each side "
+              "of it (`points`: the runs it went through): over the whole span a profile is asymmetric in log N "
+              "and a parabola through all of it misplaces the vertex.", ""]
     rows = []
     for count in PARAMETER_COUNTS:
         labels = {b["compute"]: b["label"] for b in fits.budgets if b["compute"] is not None}
@@ -585,8 +599,27 @@ def _published_section(rows: list[dict]) -> list[str]:
             f"Codex: {PUBLISHED['codex']['form']}. Ours with 95% intervals, and in brackets (x...) the ratio of our "
             "value to the published one. Published exponents are on the papers' own losses (nats per token, their "
             "tokenizers); ours on test bits per byte.", "",
-            *markdown_table(["quantity", "published", "source", *(f"ours, {n}" for n in COUNT_NAMES.values())], body),
-            PLACEHOLDER, ""]
+            *markdown_table(["quantity", "published", "source", *(f"ours, {n}" for n in COUNT_NAMES.values())], body)]
+
+
+def points_digest(points: list[dict]) -> str:
+    """A short name for a set of points: the interpretation says which set it was written for."""
+    names = sorted(str(p.get("point", p.get("_file"))) for p in points)
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
+
+
+def _interpretation(results_dir: Path, points: list[dict]) -> list[str]:
+    """The written interpretation, flagged when the points have changed since it was written."""
+    path = results_dir / INTERPRETATION
+    if not path.is_file():
+        return [PLACEHOLDER, ""]
+    first, _, body = path.read_text(encoding="utf-8").partition("\n")
+    match = re.fullmatch(r"<!-- points: ([0-9a-f]+) -->", first.strip())
+    written_for, now = (match.group(1) if match else None), points_digest(points)
+    lines = [] if written_for == now else [
+        f"> **Written for another set of points ({written_for or 'not named on its first line'}; these are "
+        f"{now}): read it against the tables above.**", ""]
+    return lines + [body.strip(), ""]
 
 
 def _json_safe(x):
@@ -606,8 +639,8 @@ def write_report(results_dir: Path, out_md: Path, *, bootstraps: int = 1000, see
     """Write `out_md`, `fits.json` and `figures/` beside it from the point files in `results_dir`.
 
     Returns what `fits.json` holds. `bootstraps` resamples per fit (1000 for the report; a
-    test may take few). Reads nothing but the point files, so the report can be rebuilt at
-    any time, also while a sweep is still running.
+    test may take few). Reads nothing but the point files and the written interpretation
+    (`INTERPRETATION`), so the report can be rebuilt at any time, also while a sweep runs.
     """
     results_dir, out_md = Path(results_dir), Path(out_md)
     out_md.parent.mkdir(parents=True, exist_ok=True)
@@ -636,7 +669,8 @@ def write_report(results_dir: Path, out_md: Path, *, bootstraps: int = 1000, see
         summary[SIZE_SWEEP] = _fits_json(fits)
         summary["published"] = _published_rows(fits)
         lines += _size_sweep_section(sweep, fits, figures)
-        lines += _published_section(summary["published"])
+        summary[SIZE_SWEEP]["points_digest"] = points_digest(sweep)
+        lines += [*_published_section(summary["published"]), *_interpretation(results_dir, sweep)]
     else:
         lines += ["## Size sweep", "", f"No `{SIZE_SWEEP}` point yet: nothing to fit.", ""]
 
