@@ -1,6 +1,7 @@
 """The study runner on a tiny model and corpus: points, branches, skipping and resuming."""
 
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -304,3 +305,48 @@ def test_include_and_only_errors_name_the_key(plan, corpus_dir, tokenizer_dir, s
     path.write_text(path.read_text().replace("seed = [2]", "seed = [3]"))
     with pytest.raises(ConfigError, match=r"only.seed must be a non-empty list of the axis's choices \(1, 2\)"):
         load_plan(path)
+
+
+AGAIN = """
+[study]
+results = "{results}"
+runs = "{tmp}/runs"
+include = ["{plan}"]
+
+[experiment.again]
+base = "{base}"
+axes = ["width", "lr"]
+tokens = [2560]
+overrides = {{ "data.shards" = "{shards}", "data.tokenizer" = "{tokenizer}", "train.grad_accum" = 1, "checkpoint.interval" = 2 }}
+[experiment.again.evaluation]
+reference = false
+test_files = 1
+seed = {seed}
+test_split = "{corpus}/test.jsonl.gz"
+"""
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_run_measured_the_same_way_elsewhere_is_not_trained_again(plan, corpus_dir, tokenizer_dir, shards_dir,
+                                                                    seed):
+    """`again` lists tune's runs; measured as tune measured them (test files drawn with seed 0) they
+    are copied."""
+    path = plan.path.with_name("again.toml")
+    path.write_text(AGAIN.format(tmp=plan.path.parent, results=plan.results, plan=plan.path, base=TEST_CONFIG,
+                                 shards=shards_dir, tokenizer=tokenizer_dir, corpus=corpus_dir,
+                                 seed=seed))
+    run_plan(plan, only="tune", echo=lambda line: None)
+    shutil.rmtree(plan.runs)  # a new machine: the results are committed, the runs are gone
+    counting = CountingTrain()
+    written = run_plan(load_plan(path), train=counting, echo=lambda line: None)
+    tune = {r["point"]: r for r in experiment_points(plan.results, "tune")}
+    again = [json.loads(p.read_text()) for p in written]
+    assert sorted(r["point"] for r in again) == sorted(tune)  # the same configs, so the same runs
+    if seed == 0:
+        assert counting.calls == []
+        for record in again:
+            assert record["experiment"] == "again" and record["measured_under"] == "tune"
+            assert record["eval"] == tune[record["point"]]["eval"]
+    else:  # measured another way: trained and measured for this experiment
+        assert len(counting.calls) == 2
+        assert all("measured_under" not in r and r["experiment"] == "again" for r in again)

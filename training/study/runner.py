@@ -12,6 +12,8 @@ a finished run is skipped, an interrupted one resumes from its checkpoint, and a
 again picks up where it stopped; an evaluated point is one JSON file under
 `<results>/<experiment>/`, written as soon as it is measured, and a point whose file exists
 is not measured again. A study stopped at any moment loses at most the segment in progress.
+A run that another experiment has measured the same way (the same config, so the same hash)
+is not trained again: its record is copied under the new experiment's labels.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from pycodesmall.training.study.points import SCHEMA_VERSION, experiment_points,
 from pycodesmall.training.train import DivergedError
 from pycodesmall.training.train_config import TrainConfig, load_config
 
-__all__ = ["Family", "Point", "NotReady", "families", "run_plan", "point_path", "PointEvaluator"]
+__all__ = ["Family", "Point", "NotReady", "families", "run_plan", "point_path", "measured_elsewhere", "PointEvaluator"]
 
 
 class NotReady(PycodesmallError):
@@ -179,6 +181,27 @@ def point_path(plan: Plan, point: Point) -> Path:
     return plan.results / point.experiment / f"{point.run_hash}.json"
 
 
+def measured_elsewhere(plan: Plan, experiment: Experiment, point: Point) -> dict | None:
+    """The record of the same run measured the same way under another experiment of the plan
+    or of a plan it includes: a run named by its config is the same model wherever a plan
+    lists it, so it is trained and measured once (its checkpoints need not be kept)."""
+    for other in (*plan.experiments.values(), *plan.included.values()):
+        if other.name == experiment.name or other.evaluation != experiment.evaluation:
+            continue
+        path = plan.results / other.name / f"{point.run_hash}.json"
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(record, dict) and record.get("schema_version") == SCHEMA_VERSION:
+            return record
+    return None
+
+
+def _to_measure(plan: Plan, family: Family, point: Point) -> bool:
+    return not point_path(plan, point).exists() and measured_elsewhere(plan, family.experiment, point) is None
+
+
 def choose_from_results(plan: Plan, experiment: Experiment, axis: str, labels: dict) -> Any:
     """The label of `axis` whose final point in the source experiment has the lowest held-out
     bits per byte among those that agree with `labels` on the other axes the source has (a
@@ -269,7 +292,7 @@ def _pending(plan: Plan, family: Family) -> bool:
 def _segments(plan: Plan, family: Family) -> int:
     """The segments `_run_family` will announce: one per point still to measure, and one more
     for each branch whose starting checkpoint the main run must still reach."""
-    return sum(1 + _needs_main_segment(family, p) for p in family.points if not point_path(plan, p).exists())
+    return sum(1 + _needs_main_segment(family, p) for p in family.points if _to_measure(plan, family, p))
 
 
 def _started(point: Point) -> bool:
@@ -289,6 +312,13 @@ def _run_family(plan: Plan, family: Family, evaluate: PointEvaluator, train, pro
         path = point_path(plan, point)
         if path.exists():
             _drop_branch_checkpoints(family, point)  # also after a kill right after the point landed
+            continue
+        if (record := measured_elsewhere(plan, family.experiment, point)) is not None:
+            progress.echo(f"{name} {point.labels['budget']}: the run of {record['experiment']} point "
+                          f"{point.run_hash}, measured there")
+            write_point(path, {**record, "experiment": point.experiment, "labels": point.labels,
+                               "measured_under": record["experiment"]})
+            written.append(path)
             continue
         if _needs_main_segment(family, point):
             kept = main.run_dir / f"step_{point.branch_step:06d}.pt"
