@@ -39,9 +39,25 @@ logger = logging.getLogger(__name__)
 _READ_SIZE = 65536
 
 
+class _LateCancelIsNormal(logging.Filter):
+    """pygls warns of a `$/cancelRequest` for a request it has already answered. LSP allows
+    that race (the answer may be on its way while the client gives up on it), and an editor
+    typing fast makes it every few keystrokes: a debug line, not a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("Cancel notification for unknown message id"):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+_LATE_CANCEL = _LateCancelIsNormal()
+
+
 class PycodesmallProtocol(LanguageServerProtocol):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        logging.getLogger("pygls.protocol.json_rpc").addFilter(_LATE_CANCEL)  # once: addFilter skips a repeat
         self.initialized = False
         self.exit_code: int | None = None  # set by `exit` (or the end of input): stop reading
 

@@ -231,3 +231,17 @@ async def test_max_new_tokens_beyond_the_context_is_refused_with_a_message(lsp_m
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+def test_a_cancel_for_a_request_already_answered_is_not_a_warning(raw):
+    """LSP lets a cancel cross the answer; pygls' warning about it would fill the log."""
+    raw.initialize(wait_for_model=False)
+    assert_probe_answered(raw, id="answered")
+    raw.notify("$/cancelRequest", {"id": "answered"})
+    assert_probe_answered(raw)  # the cancel has been read by now
+    raw.request(1, "shutdown")
+    raw.response(1)
+    raw.notify("exit")
+    assert raw.wait() == 0
+    log = raw.stderr()
+    assert "Cancel notification" not in log, log
