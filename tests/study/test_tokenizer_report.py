@@ -127,8 +127,10 @@ def test_table_and_verdict_from_known_margins():
     assert "  bpe is first: bpe - ast = +0.030, seed noise 0.000; bpe is better" in text  # indent is third
     assert "no file interval" in text  # the sampled measures are judged on the seed noise alone
     assert "test-set noise only, not training noise" in text
-    assert ("Overall: indent beats both bpe and ast, beyond the seed noise and any file interval, on 8 of the 18 "
-            "judged measure-size pairs: syntax valid (HumanEval samples) at s332k;") in text
+    assert ("- indent beats both bpe and ast on 8 of the 18 judged measure-size pairs: "
+            "syntax valid (HumanEval samples) at s332k;") in text
+    assert "- indent beats bpe on 8 of the 18 judged measure-size pairs:" in text
+    assert not study["verdict"]["provisional"] and "Provisional" not in text
     assert "| s332k | bpe | 0.01" in text  # the pass@1 column with its ci95: [0.000, 0.030]
     assert "[0.000, 0.030]" in text
 
@@ -161,9 +163,31 @@ def test_missing_and_duplicated_points_are_listed_instead_of_a_verdict():
     text = section(study, experiments)
     assert "- tokenizers size=s2_66m tokenizer=ast seed=1337: B3" in text
     assert "- vocabulary size=s332k vocabulary=bpe-8192 B1: " in text  # the duplicate, with its files
-    assert "No verdict until every point of `tokenizers` and `tokenizer_seeds` is there" in text
+    assert "No verdict until some tokenizer has both seeds at s332k" in text
     assert "indent does not beat" not in text and "indent beats" not in text
     assert len(study["rows"]) == 5  # the table shows what is there
+
+
+def test_a_provisional_verdict_judges_the_tokenizers_that_are_there():
+    experiments = study_points()
+    experiments["tokenizers"] = [p for p in experiments["tokenizers"]  # ast at s332k: no point of either seed
+                                 if not (p["labels"]["size"] == "s332k" and p["labels"]["tokenizer"] == "ast")]
+    experiments["tokenizer_seeds"] = [p for p in experiments["tokenizer_seeds"] if p["labels"]["tokenizer"] != "ast"]
+    study = tr.tokenizer_study(experiments)
+    verdict, noise = study["verdict"], study["seed_noise"]["by_measure"]["test_bpb"]
+    assert verdict["provisional"] and noise["from"] == ["bpe", "indent"]
+    assert noise["noise"] == pytest.approx(np.mean([abs(noise["differences"][t]) for t in ("bpe", "indent")]))
+    small, large = entry(study, "humaneval_syntax_valid", "s332k"), entry(study, "humaneval_syntax_valid", "s2_66m")
+    assert small["unmeasured"] == ["ast"] and list(small["against_indent"]) == ["bpe"] and not small["indent_wins"]
+    assert large["unmeasured"] == [] and large["indent_wins"]  # both others measured and beaten there
+    assert "humaneval_syntax_valid at s332k" in verdict["indent_beats"]["bpe"]
+    assert "humaneval_syntax_valid at s332k" not in verdict["indent_beats"]["ast"]
+    text = section(study, experiments)
+    assert "Provisional: planned points are missing (listed above). The seed noise is the mean over bpe and indent" in text
+    assert "indent 0.800, bpe 0.600; ast not measured." in text
+    assert "indent beats bpe on syntax valid (HumanEval samples) at s332k" in text
+    assert "- indent beats ast on 6 of the 9 judged measure-size pairs: test bpb at s2_66m;" in text  # s2_66m only
+    assert "- indent beats both bpe and ast on 4 of the 9 judged measure-size pairs:" in text
 
 
 def test_the_vocabulary_does_not_hold_back_the_verdict():

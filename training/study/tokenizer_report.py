@@ -8,8 +8,9 @@ budgets. At the largest budget every tokenizer is compared with `indent`, the hy
 Two noises bound a difference. The paired bootstrap over the test files resamples the same
 files for both points: it measures test-set noise only. The seed noise, the mean over the
 tokenizers of |seed 1337 - seed 2| at the small size, measures training noise. A difference
-counts only where it exceeds both, and the verdict is written only once every point of
-`tokenizers` and `tokenizer_seeds` is there; until then the section lists the missing ones.
+counts only where it exceeds both. Until every point of `tokenizers` and `tokenizer_seeds` is
+there the verdict is provisional: the seed noise is the mean over the tokenizers that have both
+seeds, a tokenizer without a point is not judged, and the section lists the missing points.
 
 Pure functions of the points: `tokenizer_study` gives the fits.json entry, `tokenizer_section`
 renders it, `tokenizer_figures` draws the figures.
@@ -138,16 +139,16 @@ def _row(size: str, tokenizer: str, point: dict, hypothesis: dict | None, seed: 
 
 def _seed_noise(main: dict, seconds: dict) -> dict:
     """Per measure, seed 1337 - seed 2 per tokenizer at SEED_SIZE and the mean |difference|
-    over the tokenizers (None unless every tokenizer has both)."""
+    over the tokenizers that have both ("from"; the noise is None where none has)."""
     by_measure = {}
     for m in MEASURES:
         differences = {}
         for t in TOKENIZERS:
             first, second = measure_value(main[SEED_SIZE, t], m), measure_value(seconds[t], m)
             differences[t] = None if first is None or second is None else first - second
-        known = [abs(d) for d in differences.values() if d is not None]
-        by_measure[m.key] = {"differences": differences,
-                             "noise": float(np.mean(known)) if len(known) == len(TOKENIZERS) else None}
+        known = {t: abs(d) for t, d in differences.items() if d is not None}
+        by_measure[m.key] = {"differences": differences, "from": list(known),
+                             "noise": float(np.mean(list(known.values()))) if known else None}
     return {"size": SEED_SIZE, "budget": BUDGETS[-1], "seeds": list(SEEDS), "by_measure": by_measure}
 
 
@@ -161,27 +162,44 @@ def _comparison(m: Measure, a: dict, b: dict, noise: float, seed: int) -> dict:
             "distinguishable": beyond_seed and beyond_file is not False}
 
 
-def _verdict(main: dict, seed_noise: dict, seed: int) -> dict:
+def _indent_beats(c: dict, m: Measure) -> bool:
+    # c = other - indent: indent is better where that is positive for a loss, negative for a rate
+    return c["distinguishable"] and (c["difference"] > 0) == m.lower_is_better
+
+
+def _key(entry: dict) -> str:
+    return f"{entry['measure']} at {entry['size']}"
+
+
+def _verdict(main: dict, seed_noise: dict, seed: int, provisional: bool) -> dict:
+    """Per measure and size, the tokenizers ranked and each other tokenizer against indent, over
+    the tokenizers measured there ("unmeasured": the others). "indent_wins" lists the pairs where
+    every other tokenizer is measured and beaten; "indent_beats", per other tokenizer, where it is beaten."""
     entries = []
     for m in MEASURES:
         noise = seed_noise["by_measure"][m.key]["noise"]
         for size in SIZES:
-            values = {t: measure_value(main[size, t], m) for t in TOKENIZERS}
-            if noise is None or None in values.values():
-                entries.append({"measure": m.key, "size": size, "values": values,
-                                "not_judged": "not measured on every point of both seeds at the largest budget"})
+            values = {t: v for t in TOKENIZERS if (v := measure_value(main[size, t], m)) is not None}
+            if noise is None or HYPOTHESIS not in values or len(values) < 2:
+                entries.append({"measure": m.key, "size": size, "values": values, "not_judged":
+                                "no tokenizer has both seeds measured at the largest budget" if noise is None
+                                else "indent, or every other tokenizer, is not measured there"})
                 continue
-            ranked = sorted(TOKENIZERS, key=lambda t: values[t] if m.lower_is_better else -values[t])
+            ranked = sorted(values, key=lambda t: values[t] if m.lower_is_better else -values[t])
             best, runner_up = ranked[:2]
             against = {o: _comparison(m, main[size, o], main[size, HYPOTHESIS], noise, seed)
-                       for o in TOKENIZERS if o != HYPOTHESIS}
-            # other - indent: indent is better where that is positive for a loss, negative for a rate
-            wins = all(c["distinguishable"] and (c["difference"] > 0) == m.lower_is_better for c in against.values())
+                       for o in values if o != HYPOTHESIS}
+            unmeasured = [t for t in TOKENIZERS if t not in values]
             entries.append({"measure": m.key, "size": size, "values": values, "ranked": ranked,
+                            "unmeasured": unmeasured,
                             "best_vs_runner_up": _comparison(m, main[size, best], main[size, runner_up], noise, seed),
-                            "against_indent": against, "indent_wins": wins})
-    return {"entries": entries,
-            "indent_wins": [f"{e['measure']} at {e['size']}" for e in entries if e.get("indent_wins")]}
+                            "against_indent": against,
+                            "indent_wins": not unmeasured and all(_indent_beats(c, m) for c in against.values())})
+    others = [t for t in TOKENIZERS if t != HYPOTHESIS]
+    return {"provisional": provisional, "entries": entries,
+            "indent_wins": [_key(e) for e in entries if e.get("indent_wins")],
+            "indent_beats": {o: [_key(e) for e in entries if o in e.get("against_indent", {})
+                                 and _indent_beats(e["against_indent"][o], MEASURE[e["measure"]])] for o in others}}
 
 
 def _vocabulary(found: dict) -> list[dict]:
@@ -203,9 +221,10 @@ def _vocabulary(found: dict) -> list[dict]:
 def tokenizer_study(experiments: dict[str, list[dict]], *, seed: int = 0) -> dict:
     """The tokenizer study's numbers (the fits.json entry) from the points by experiment.
 
-    `seed` seeds the file bootstrap. "verdict" is None while a point of `tokenizers` or
-    `tokenizer_seeds` is missing or duplicated ("missing", "duplicated" say which, by experiment);
-    the vocabulary is a separate question and does not hold it back."""
+    `seed` seeds the file bootstrap. "verdict" is None until some tokenizer has both seeds, and
+    provisional while a point of `tokenizers` or `tokenizer_seeds` is missing or duplicated
+    ("missing", "duplicated" say which, by experiment); the vocabulary is a separate question
+    and does not hold it back."""
     found, missing, duplicated = _index(experiments)
     incomplete = any(missing[name] or duplicated[name] for name in EXPERIMENTS[:2])
     last = BUDGETS[-1]
@@ -218,7 +237,8 @@ def tokenizer_study(experiments: dict[str, list[dict]], *, seed: int = 0) -> dic
         "file_bootstrap": {"resamples": RESAMPLES, "seed": seed},
         "rows": [_row(s, t, p, main[s, HYPOTHESIS], seed) for (s, t), p in main.items() if p is not None],
         "seed_noise": seed_noise,
-        "verdict": None if incomplete else _verdict(main, seed_noise, seed),
+        "verdict": (None if not any(m["from"] for m in seed_noise["by_measure"].values())
+                    else _verdict(main, seed_noise, seed, provisional=incomplete)),
         "vocabulary": _vocabulary(found),
     }
 
@@ -249,8 +269,13 @@ def _judgement(c: dict, m: Measure, a: str, b: str) -> str:
     return f"{said}; not distinguishable: {' and '.join(reasons)}"
 
 
-def _verdict_lines(verdict: dict) -> list[str]:
+def _verdict_lines(verdict: dict, seed_noise: dict) -> list[str]:
     lines = []
+    if verdict["provisional"]:
+        noise_from = seed_noise["by_measure"][TEST_BPB.key]["from"]
+        lines += [f"Provisional: planned points are missing (listed above). The seed noise is the mean over "
+                  f"{' and '.join(noise_from) or 'no tokenizer'} only (those with both seeds on test bpb), and a "
+                  "tokenizer without a point at a size is not judged there.", ""]
     for e in verdict["entries"]:
         m = MEASURE[e["measure"]]
         head = f"- **{m.name}** at {e['size']} ({'lower' if m.lower_is_better else 'higher'} is better)"
@@ -258,19 +283,27 @@ def _verdict_lines(verdict: dict) -> list[str]:
             lines.append(f"{head}: no verdict, {e['not_judged']}.")
             continue
         best, runner_up = e["ranked"][:2]
-        lines.append(f"{head}: " + ", ".join(f"{t} {fixed(e['values'][t], m.digits)}" for t in e["ranked"]) + ".")
+        lines.append(f"{head}: " + ", ".join(f"{t} {fixed(e['values'][t], m.digits)}" for t in e["ranked"])
+                     + (f"; {', '.join(e['unmeasured'])} not measured" if e["unmeasured"] else "") + ".")
         if HYPOTHESIS not in (best, runner_up):  # else the lines on indent below say it
             lines.append(f"  {best} is first: {_judgement(e['best_vs_runner_up'], m, best, runner_up)}.")
         for other, c in e["against_indent"].items():
-            beats = c["distinguishable"] and (c["difference"] > 0) == m.lower_is_better
-            lines.append(f"  indent {'beats' if beats else 'does not beat'} {other} on {m.name} at {e['size']}: "
-                         f"{_judgement(c, m, other, HYPOTHESIS)}.")
-    others = " and ".join(t for t in TOKENIZERS if t != HYPOTHESIS)
-    wins = [f"{MEASURE[e['measure']].name} at {e['size']}" for e in verdict["entries"] if e.get("indent_wins")]
-    judged = sum("not_judged" not in e for e in verdict["entries"])
-    lines += ["", f"Overall: indent beats both {others}, beyond the seed noise and any file interval, on "
-              + (f"{len(wins)} of the {judged} judged measure-size pairs: {'; '.join(wins)}" if wins
-                 else f"none of the {judged} judged measure-size pairs") + "."]
+            lines.append(f"  indent {'beats' if _indent_beats(c, m) else 'does not beat'} {other} on {m.name} at "
+                         f"{e['size']}: {_judgement(c, m, other, HYPOTHESIS)}.")
+
+    def tally(won: list[dict], judged: int) -> str:
+        names = "; ".join(f"{MEASURE[e['measure']].name} at {e['size']}" for e in won)
+        return f"{len(won)} of the {judged} judged measure-size pairs" + (f": {names}" if won else "")
+
+    judged = [e for e in verdict["entries"] if "not_judged" not in e]
+    lines += ["", "Overall, beyond the seed noise and any file interval:"]
+    for other, beaten in verdict["indent_beats"].items():
+        against = [e for e in judged if other in e["against_indent"]]
+        won = [e for e in against if _key(e) in beaten]
+        lines.append(f"- indent beats {other} on {tally(won, len(against))}.")
+    complete = [e for e in judged if not e["unmeasured"]]
+    lines.append(f"- indent beats both {' and '.join(verdict['indent_beats'])} on "
+                 f"{tally([e for e in complete if e['indent_wins']], len(complete))}.")
     return lines + [""]
 
 
@@ -352,9 +385,9 @@ def tokenizer_section(study: dict, experiments: dict[str, list[dict]], figures: 
     lines += _tables(study["rows"]) if study["rows"] else [f"No `tokenizers` point at {last} yet.", ""]
     lines += [f"### Seed noise ({noise['size']}, {last}: seed {SEEDS[0]} - seed {SEEDS[1]})", "", *_seed_table(noise)]
     lines += ["### Verdict", ""]
-    lines += (_verdict_lines(study["verdict"]) if study["verdict"] is not None else
-              ["No verdict until every point of `tokenizers` and `tokenizer_seeds` is there (missing or "
-               "found twice: listed above).", ""])
+    lines += (_verdict_lines(study["verdict"], noise) if study["verdict"] is not None else
+              [f"No verdict until some tokenizer has both seeds at {noise['size']} (missing or found twice: "
+               "listed above).", ""])
     lines += [f"### Vocabulary ({last})", "",
               *_vocabulary_lines(study["vocabulary"], noise["by_measure"][TEST_BPB.key]["noise"])]
     for name in EXPERIMENTS:
