@@ -97,6 +97,21 @@ def test_paired_bootstrap_contains_the_true_difference_and_excludes_zero():
         tr.paired_bootstrap(better, worse[:-1], FILE_BYTES)
 
 
+def test_the_seed_interval_covers_the_true_difference_95_percent_of_the_time():
+    # Two configurations whose true difference is 0.05, each run with noise of sd 0.03; the
+    # run's sd estimated from 3 other configurations' seed pairs, as the report does.
+    rng = np.random.default_rng(3)
+    sd_true, covered, trials = 0.03, 0, 4000
+    for _ in range(trials):
+        sd, df = tr.run_sd(list(rng.normal(0, sd_true, (3, 2)) @ [1, -1]))
+        for seeds in ((1, 1), (2, 2)):
+            a, b = rng.normal(0.05, sd_true, seeds[0]).mean(), rng.normal(0.0, sd_true, seeds[1]).mean()
+            half = tr.seed_half_width({"sd": sd, "df": df}, *seeds)
+            covered += abs(a - b - 0.05) <= half
+    assert covered / (2 * trials) == pytest.approx(0.95, abs=0.01)
+    assert tr.run_sd([]) == (None, 0)
+
+
 def test_table_and_verdict_from_known_margins():
     experiments = study_points()
     study = tr.tokenizer_study(experiments)
@@ -109,7 +124,9 @@ def test_table_and_verdict_from_known_margins():
         ast = rows[size, "ast"]["difference_to_indent"]
         assert ast["low"] <= EFFECT["ast"] <= ast["high"] and ast["low"] > 0
     assert rows["s332k", "bpe"]["bytes_per_token"] == pytest.approx(3.0, rel=1e-3)
-    assert study["seed_noise"]["by_measure"]["test_bpb"]["noise"] == pytest.approx(0.002, abs=0.005)
+    noise = study["seed_noise"]["by_measure"]["test_bpb"]
+    # seed 2 shifted by ±0.002 (and its own per-file noise): a run's sd near 0.002 / sqrt(2), on 3 pairs
+    assert noise["sd"] == pytest.approx(0.002 / np.sqrt(2), abs=0.002) and noise["df"] == 3
 
     test = entry(study, "test_bpb", "s332k")
     assert test["ranked"] == ["bpe", "indent", "ast"] and test["against_indent"]["bpe"]["distinguishable"]
@@ -119,30 +136,34 @@ def test_table_and_verdict_from_known_margins():
 
     text = section(study, experiments)
     bpe = test["against_indent"]["bpe"]
-    assert (f"indent does not beat bpe on test bpb at s332k: bpe - indent = {bpe['difference']:+.4f} "
-            f"[{bpe['low']:+.4f}, {bpe['high']:+.4f}], seed noise {bpe['seed_noise']:.4f}; "
-            "bpe is better, beyond both noises.") in text
+    assert bpe["seeds"] == [2, 2] and bpe["seed_low"] < EFFECT["bpe"] < bpe["seed_high"] < 0  # means of both seeds
+    assert (f"indent does not beat bpe on test bpb at s332k: bpe - indent = {bpe['difference']:+.4f}, file interval "
+            f"[{bpe['low']:+.4f}, {bpe['high']:+.4f}], seed interval [{bpe['seed_low']:+.4f}, {bpe['seed_high']:+.4f}] "
+            f"(t = {bpe['t']:+.2f} on 3 df, p = {bpe['p']:.2g}); bpe is better: both intervals exclude 0.") in text
     assert "indent beats ast on test bpb at s332k: ast - indent = +0.01" in text
     assert "indent beats bpe on syntax valid (HumanEval samples) at s332k" in text
-    assert "  bpe is first: bpe - ast = +0.030, seed noise 0.000; bpe is better" in text  # indent is third
+    # line exact match, equal across seeds: no seed noise at all, so any difference counts (indent is third)
+    assert ("  bpe is first: bpe - ast = +0.030, seed interval [+0.030, +0.030] (no seed-to-seed difference); "
+            "bpe is better") in text
     assert "no file interval" in text  # the sampled measures are judged on the seed noise alone
     assert "test-set noise only, not training noise" in text
     assert ("- indent beats both bpe and ast on 8 of the 18 judged measure-size pairs: "
             "syntax valid (HumanEval samples) at s332k;") in text
     assert "- indent beats bpe on 8 of the 18 judged measure-size pairs:" in text
     assert not study["verdict"]["provisional"] and "Provisional" not in text
-    assert "| s332k | bpe | 0.01" in text  # the pass@1 column with its ci95: [0.000, 0.030]
-    assert "[0.000, 0.030]" in text
+    assert "| s332k | bpe | 2 | 0.010 | 0.600" in text  # the mean of two seeds: no single point's ci95
+    assert "| s2_66m | bpe | 1 | 0.010 [0.000, 0.030] | 0.600" in text
 
 
 def test_seed_noise_larger_than_a_difference_is_not_distinguishable():
     study = tr.tokenizer_study(study_points(seed_shift=0.1))
-    assert study["seed_noise"]["by_measure"]["test_bpb"]["noise"] == pytest.approx(0.1, abs=0.01)
+    assert study["seed_noise"]["by_measure"]["test_bpb"]["sd"] == pytest.approx(0.1 / np.sqrt(2), abs=0.01)
     bpe = entry(study, "test_bpb", "s332k")["against_indent"]["bpe"]
     assert bpe["beyond_file_interval"] and not bpe["beyond_seed_noise"] and not bpe["distinguishable"]
+    assert bpe["p"] > 0.05
     text = section(study, study_points(seed_shift=0.1))
-    assert f"indent does not beat bpe on test bpb at s332k: bpe - indent = {bpe['difference']:+.4f} [" in text
-    assert "seed noise 0.1" in text and "not distinguishable: within the seed noise" in text
+    assert f"indent does not beat bpe on test bpb at s332k: bpe - indent = {bpe['difference']:+.4f}, file interval [" in text
+    assert "not distinguishable: the seed interval includes 0" in text
 
 
 def test_missing_and_duplicated_points_are_listed_instead_of_a_verdict():
@@ -176,14 +197,15 @@ def test_a_provisional_verdict_judges_the_tokenizers_that_are_there():
     study = tr.tokenizer_study(experiments)
     verdict, noise = study["verdict"], study["seed_noise"]["by_measure"]["test_bpb"]
     assert verdict["provisional"] and noise["from"] == ["bpe", "indent"]
-    assert noise["noise"] == pytest.approx(np.mean([abs(noise["differences"][t]) for t in ("bpe", "indent")]))
+    assert noise["df"] == 2 and noise["sd"] == pytest.approx(
+        np.sqrt(sum(noise["differences"][t] ** 2 for t in ("bpe", "indent")) / 4))
     small, large = entry(study, "humaneval_syntax_valid", "s332k"), entry(study, "humaneval_syntax_valid", "s2_66m")
     assert small["unmeasured"] == ["ast"] and list(small["against_indent"]) == ["bpe"] and not small["indent_wins"]
     assert large["unmeasured"] == [] and large["indent_wins"]  # both others measured and beaten there
     assert "humaneval_syntax_valid at s332k" in verdict["indent_beats"]["bpe"]
     assert "humaneval_syntax_valid at s332k" not in verdict["indent_beats"]["ast"]
     text = section(study, experiments)
-    assert "Provisional: planned points are missing (listed above). The seed noise is the mean over bpe and indent" in text
+    assert "Provisional: planned points are missing (listed above). The seed noise comes from bpe and indent" in text
     assert "indent 0.800, bpe 0.600; ast not measured." in text
     assert "indent beats bpe on syntax valid (HumanEval samples) at s332k" in text
     assert "- indent beats ast on 6 of the 9 judged measure-size pairs: test bpb at s2_66m;" in text  # s2_66m only
@@ -208,8 +230,8 @@ def test_points_without_file_bits_give_no_interval_but_a_table():
     assert bpe["difference"] == pytest.approx(EFFECT["bpe"], abs=0.01) and bpe["low"] is None
     c = entry(study, "test_bpb", "s332k")["against_indent"]["bpe"]
     assert c["low"] is None and c["beyond_file_interval"] is None and c["distinguishable"]  # on the seed noise
-    bpe_row = next(line for line in section(study, experiments).splitlines() if line.startswith("| s332k | bpe | 1."))
-    assert bpe_row.split(" | ")[3].startswith("-0.0") and bpe_row.split(" | ")[4] == "–"
+    bpe_row = next(line for line in section(study, experiments).splitlines() if line.startswith("| s332k | bpe | 2 | 1."))
+    assert bpe_row.split(" | ")[4].startswith("-0.0") and bpe_row.split(" | ")[5] == "–"
 
 
 def test_vocabulary_table_names_the_best_vocabulary():

@@ -6,11 +6,16 @@ indent at 8192 and 16384 ids; their 4096 column is the `tokenizers` points), eac
 budgets. At the largest budget every tokenizer is compared with `indent`, the hypothesis.
 
 Two noises bound a difference. The paired bootstrap over the test files resamples the same
-files for both points: it measures test-set noise only. The seed noise, the mean over the
-tokenizers of |seed 1337 - seed 2| at the small size, measures training noise. A difference
-counts only where it exceeds both. Until every point of `tokenizers` and `tokenizer_seeds` is
-there the verdict is provisional: the seed noise is the mean over the tokenizers that have both
-seeds, a tokenizer without a point is not judged, and the section lists the missing points.
+files for both points: it measures test-set noise only. The seed noise measures training noise:
+from each tokenizer's seed 1337 - seed 2 difference d at the small size, a run's standard
+deviation sd = sqrt(sum d^2 / 2k) over the k tokenizers with both seeds (each pair one degree of
+freedom), taken to hold at both sizes. Where a tokenizer has both seeds its value is their mean.
+A difference of means over n_a and n_b seeds has the 95% seed interval
+d +- t(0.975, k) sd sqrt(1/n_a + 1/n_b), and counts only where that interval and the file
+interval both exclude 0; with k = 2 or 3 pairs the t quantile is large (4.3, 3.2), which is what
+two seeds can say. Until every point of `tokenizers` and `tokenizer_seeds` is there the verdict is
+provisional: the seed noise comes from the tokenizers that have both seeds, a tokenizer without a
+point is not judged, and the section lists the missing points.
 
 Pure functions of the points: `tokenizer_study` gives the fits.json entry, `tokenizer_section`
 renders it, `tokenizer_figures` draws the figures.
@@ -18,9 +23,11 @@ renders it, `tokenizer_figures` draws the figures.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from pycodesmall.training.study.fits import Estimate
 from pycodesmall.training.study.measures import MEASURE, MEASURES, Measure, measure_value, value
@@ -28,8 +35,8 @@ from pycodesmall.training.study.report_parts import (
     add_legend, experiment_table, fixed, markdown_table, point_labels, pyplot, run_flops, save_figure,
 )
 
-__all__ = ["EXPERIMENTS", "MEASURES", "paired_bootstrap", "tokenizer_figures", "tokenizer_section",
-           "tokenizer_study"]
+__all__ = ["EXPERIMENTS", "MEASURES", "paired_bootstrap", "run_sd", "seed_half_width", "tokenizer_figures",
+           "tokenizer_section", "tokenizer_study"]
 
 # What tokenizers.toml plans (tests/study/test_tokenizer_report.py checks that they agree).
 EXPERIMENTS = ("tokenizers", "tokenizer_seeds", "vocabulary")
@@ -107,10 +114,19 @@ def _file_bits(point: dict) -> tuple[list, list] | None:
     return None
 
 
-def _file_interval(a: dict, b: dict, seed: int) -> Estimate | None:
-    """bpb(a) - bpb(b) paired over the test files, where both points kept the same files' bits
-    (older points have none; equal per-file bytes show the files are the same)."""
-    files_a, files_b = _file_bits(a), _file_bits(b)
+def _mean_file_bits(points: list[dict]) -> tuple[np.ndarray, list] | None:
+    """The per-file bits averaged over `points` (the seeds of one tokenizer), where each kept
+    them for the same files (equal per-file bytes show that); None otherwise."""
+    files = [_file_bits(p) for p in points]
+    if not files or any(f is None or f[1] != files[0][1] for f in files):
+        return None
+    return np.mean([f[0] for f in files], axis=0), files[0][1]
+
+
+def _file_interval(a: list[dict], b: list[dict], seed: int) -> Estimate | None:
+    """mean bpb(a) - mean bpb(b) paired over the test files, where every point kept the same
+    files' bits (older points have none)."""
+    files_a, files_b = _mean_file_bits(a), _mean_file_bits(b)
     if files_a is None or files_b is None or files_a[1] != files_b[1]:
         return None
     return paired_bootstrap(files_a[0], files_b[0], files_a[1], seed=seed)
@@ -118,47 +134,79 @@ def _file_interval(a: dict, b: dict, seed: int) -> Estimate | None:
 
 # --- the analysis ----------------------------------------------------------------------
 
-def _difference_dict(a: dict, b: dict, seed: int, m: Measure = TEST_BPB) -> dict:
-    """a - b on `m`, with the file interval where the measure and both points have one."""
+def _mean(points: list[dict], m: Measure) -> float | None:
+    """`m` averaged over the seeds in `points`; None where one of them lacks it."""
+    values = [measure_value(p, m) for p in points]
+    return None if not values or None in values else float(np.mean(values))
+
+
+def _difference_dict(a: list[dict], b: list[dict], seed: int, m: Measure = TEST_BPB) -> dict:
+    """mean(a) - mean(b) on `m`, with the file interval where the measure and the points have one."""
     interval = _file_interval(a, b, seed) if m is TEST_BPB else None
-    return {"difference": measure_value(a, m) - measure_value(b, m), "low": None if interval is None else interval.low,
+    return {"difference": _mean(a, m) - _mean(b, m), "low": None if interval is None else interval.low,
             "high": None if interval is None else interval.high}
 
 
-def _row(size: str, tokenizer: str, point: dict, hypothesis: dict | None, seed: int) -> dict:
-    test = (point.get("eval") or {}).get("test_bpb") or {}
+def _row(size: str, tokenizer: str, points: list[dict], hypothesis: list[dict], seed: int) -> dict:
+    """A table row: the tokenizer's values at `size`, the means over its seeds there."""
+    test = (points[0].get("eval") or {}).get("test_bpb") or {}
     size_bytes, tokens = value(test.get("bytes")), value(test.get("tokens"))
-    ci = (((point.get("eval") or {}).get("sampled") or {}).get("humaneval") or {}).get("pass@1_ci95")
-    paired = tokenizer != HYPOTHESIS and None not in (measure_value(point, TEST_BPB), measure_value(hypothesis, TEST_BPB))
-    return {"size": size, "tokenizer": tokenizer, "point": point.get("point", point["_file"]),
-            **{m.key: measure_value(point, m) for m in MEASURES},
-            "difference_to_indent": _difference_dict(point, hypothesis, seed) if paired else None,
+    ci = (((points[0].get("eval") or {}).get("sampled") or {}).get("humaneval") or {}).get("pass@1_ci95")
+    paired = tokenizer != HYPOTHESIS and None not in (_mean(points, TEST_BPB), _mean(hypothesis, TEST_BPB))
+    return {"size": size, "tokenizer": tokenizer, "points": [p.get("point", p["_file"]) for p in points],
+            "seeds": len(points), **{m.key: _mean(points, m) for m in MEASURES},
+            "difference_to_indent": _difference_dict(points, hypothesis, seed) if paired else None,
             "bytes_per_token": size_bytes / tokens if size_bytes and tokens else None,
-            "pass_at_1_ci95": ci if isinstance(ci, list) and len(ci) == 2 else None}
+            "pass_at_1_ci95": ci if len(points) == 1 and isinstance(ci, list) and len(ci) == 2 else None}
+
+
+def run_sd(differences: list[float]) -> tuple[float | None, int]:
+    """A run's standard deviation and its degrees of freedom from the differences between two
+    seeds of k configurations: each difference is two runs' noise, variance 2 sd^2, one degree
+    of freedom. (None, 0) without any."""
+    if not differences:
+        return None, 0
+    return math.sqrt(sum(d * d for d in differences) / (2 * len(differences))), len(differences)
 
 
 def _seed_noise(main: dict, seconds: dict) -> dict:
-    """Per measure, seed 1337 - seed 2 per tokenizer at SEED_SIZE and the mean |difference|
-    over the tokenizers that have both ("from"; the noise is None where none has)."""
+    """Per measure: seed 1337 - seed 2 per tokenizer at SEED_SIZE, the tokenizers that have both
+    ("from"), and from them a run's standard deviation "sd" on "df" = len(from) degrees of
+    freedom (None where no tokenizer has both seeds)."""
     by_measure = {}
     for m in MEASURES:
         differences = {}
         for t in TOKENIZERS:
             first, second = measure_value(main[SEED_SIZE, t], m), measure_value(seconds[t], m)
             differences[t] = None if first is None or second is None else first - second
-        known = {t: abs(d) for t, d in differences.items() if d is not None}
-        by_measure[m.key] = {"differences": differences, "from": list(known),
-                             "noise": float(np.mean(list(known.values()))) if known else None}
+        sd, df = run_sd([d for d in differences.values() if d is not None])
+        by_measure[m.key] = {"differences": differences, "from": [t for t, d in differences.items() if d is not None],
+                             "sd": sd, "df": df}
     return {"size": SEED_SIZE, "budget": BUDGETS[-1], "seeds": list(SEEDS), "by_measure": by_measure}
 
 
-def _comparison(m: Measure, a: dict, b: dict, noise: float, seed: int) -> dict:
-    """a - b on `m`; distinguishable where it exceeds the seed noise and its file interval (if
-    there is one) excludes 0."""
+def seed_half_width(noise: dict, seeds_a: int, seeds_b: int) -> float:
+    """Half the 95% seed interval of a difference of means over `seeds_a` and `seeds_b` seeds."""
+    return float(stats.t.ppf(0.975, noise["df"])) * noise["sd"] * math.sqrt(1 / seeds_a + 1 / seeds_b)
+
+
+def _comparison(m: Measure, a: list[dict], b: list[dict], noise: dict, seed: int) -> dict:
+    """mean(a) - mean(b) on `m` with its seed interval, its t ratio and two-sided p on the seed
+    noise's degrees of freedom, and whether it is distinguishable: the seed interval and the file
+    interval (if there is one) both exclude 0."""
     c = _difference_dict(a, b, seed, m)
+    d = c["difference"]
+    se = noise["sd"] * math.sqrt(1 / len(a) + 1 / len(b))
+    half = seed_half_width(noise, len(a), len(b))
+    if se > 0:
+        t_ratio = d / se
+        p = float(2 * stats.t.sf(abs(t_ratio), noise["df"]))
+    else:  # no seed-to-seed difference at all (say, pass@1 at 0 everywhere)
+        t_ratio, p = None, 1.0 if d == 0 else 0.0
     beyond_file = None if c["low"] is None else not c["low"] <= 0.0 <= c["high"]
-    beyond_seed = abs(c["difference"]) > noise
-    return {**c, "seed_noise": noise, "beyond_file_interval": beyond_file, "beyond_seed_noise": beyond_seed,
+    beyond_seed = abs(d) > half
+    return {**c, "seeds": [len(a), len(b)], "seed_low": d - half, "seed_high": d + half, "t": t_ratio,
+            "df": noise["df"], "p": p, "beyond_file_interval": beyond_file, "beyond_seed_noise": beyond_seed,
             "distinguishable": beyond_seed and beyond_file is not False}
 
 
@@ -171,28 +219,30 @@ def _key(entry: dict) -> str:
     return f"{entry['measure']} at {entry['size']}"
 
 
-def _verdict(main: dict, seed_noise: dict, seed: int, provisional: bool) -> dict:
-    """Per measure and size, the tokenizers ranked and each other tokenizer against indent, over
-    the tokenizers measured there ("unmeasured": the others). "indent_wins" lists the pairs where
-    every other tokenizer is measured and beaten; "indent_beats", per other tokenizer, where it is beaten."""
+def _verdict(runs: dict, seed_noise: dict, seed: int, provisional: bool) -> dict:
+    """Per measure and size, the tokenizers ranked by their seed means and each other tokenizer
+    against indent, over the tokenizers measured there ("unmeasured": the others). "indent_wins"
+    lists the pairs where every other tokenizer is measured and beaten; "indent_beats", per
+    other tokenizer, where it is beaten."""
     entries = []
     for m in MEASURES:
-        noise = seed_noise["by_measure"][m.key]["noise"]
+        noise = seed_noise["by_measure"][m.key]
         for size in SIZES:
-            values = {t: v for t in TOKENIZERS if (v := measure_value(main[size, t], m)) is not None}
-            if noise is None or HYPOTHESIS not in values or len(values) < 2:
+            values = {t: v for t in TOKENIZERS if (v := _mean(runs[size, t], m)) is not None}
+            if noise["sd"] is None or HYPOTHESIS not in values or len(values) < 2:
                 entries.append({"measure": m.key, "size": size, "values": values, "not_judged":
-                                "no tokenizer has both seeds measured at the largest budget" if noise is None
+                                "no tokenizer has both seeds measured at the largest budget" if noise["sd"] is None
                                 else "indent, or every other tokenizer, is not measured there"})
                 continue
             ranked = sorted(values, key=lambda t: values[t] if m.lower_is_better else -values[t])
             best, runner_up = ranked[:2]
-            against = {o: _comparison(m, main[size, o], main[size, HYPOTHESIS], noise, seed)
+            against = {o: _comparison(m, runs[size, o], runs[size, HYPOTHESIS], noise, seed)
                        for o in values if o != HYPOTHESIS}
             unmeasured = [t for t in TOKENIZERS if t not in values]
-            entries.append({"measure": m.key, "size": size, "values": values, "ranked": ranked,
+            entries.append({"measure": m.key, "size": size, "values": values,
+                            "seeds": {t: len(runs[size, t]) for t in values}, "ranked": ranked,
                             "unmeasured": unmeasured,
-                            "best_vs_runner_up": _comparison(m, main[size, best], main[size, runner_up], noise, seed),
+                            "best_vs_runner_up": _comparison(m, runs[size, best], runs[size, runner_up], noise, seed),
                             "against_indent": against,
                             "indent_wins": not unmeasured and all(_indent_beats(c, m) for c in against.values())})
     others = [t for t in TOKENIZERS if t != HYPOTHESIS]
@@ -230,15 +280,18 @@ def tokenizer_study(experiments: dict[str, list[dict]], *, seed: int = 0) -> dic
     last = BUDGETS[-1]
     main = {(s, t): found.get(("tokenizers", s, t, last)) for s in SIZES for t in TOKENIZERS}
     seconds = {t: found.get(("tokenizer_seeds", SEED_SIZE, t, last)) for t in TOKENIZERS}
+    # every seed of a tokenizer at a size, seed 1337 first: the comparisons use their means
+    runs = {(s, t): [p for p in (main[s, t], seconds[t] if s == SEED_SIZE else None) if p is not None]
+            for s, t in main}
     seed_noise = _seed_noise(main, seconds)
     return {
         "points": {name: len(experiments.get(name, [])) for name in EXPERIMENTS},
         "budget": last, "missing": missing, "duplicated": duplicated,
         "file_bootstrap": {"resamples": RESAMPLES, "seed": seed},
-        "rows": [_row(s, t, p, main[s, HYPOTHESIS], seed) for (s, t), p in main.items() if p is not None],
+        "rows": [_row(s, t, points, runs[s, HYPOTHESIS], seed) for (s, t), points in runs.items() if points],
         "seed_noise": seed_noise,
         "verdict": (None if not any(m["from"] for m in seed_noise["by_measure"].values())
-                    else _verdict(main, seed_noise, seed, provisional=incomplete)),
+                    else _verdict(runs, seed_noise, seed, provisional=incomplete)),
         "vocabulary": _vocabulary(found),
     }
 
@@ -258,13 +311,18 @@ def _difference(c: dict, digits: int) -> str:
 
 
 def _judgement(c: dict, m: Measure, a: str, b: str) -> str:
-    """`a - b = difference [interval], seed noise; who is better or why neither is`, for c = a - b."""
-    said = f"{a} - {b} = {_difference(c, m.digits)}, seed noise {fixed(c['seed_noise'], m.digits)}"
+    """`a - b = difference [file interval], seed interval (t, p); who is better or why neither
+    is`, for c = a - b."""
+    digits = m.digits
+    file_part = "" if c["low"] is None else f", file interval {_interval(c, digits)}"
+    t_part = "no seed-to-seed difference" if c["t"] is None else f"t = {c['t']:+.2f} on {c['df']} df, p = {c['p']:.2g}"
+    said = (f"{a} - {b} = {_signed(c['difference'], digits)}{file_part}, seed interval "
+            f"[{_signed(c['seed_low'], digits)}, {_signed(c['seed_high'], digits)}] ({t_part})")
     if c["distinguishable"]:
         better = a if (c["difference"] < 0) == m.lower_is_better else b
-        beyond = "both noises" if c["beyond_file_interval"] else "the seed noise (no file interval)"
-        return f"{said}; {better} is better, beyond {beyond}"
-    reasons = ([] if c["beyond_seed_noise"] else ["within the seed noise"]) + \
+        beyond = "both intervals exclude 0" if c["beyond_file_interval"] else "the seed interval excludes 0 (no file interval)"
+        return f"{said}; {better} is better: {beyond}"
+    reasons = ([] if c["beyond_seed_noise"] else ["the seed interval includes 0"]) + \
         (["the file interval includes 0"] if c["beyond_file_interval"] is False else [])
     return f"{said}; not distinguishable: {' and '.join(reasons)}"
 
@@ -273,12 +331,14 @@ def _verdict_lines(verdict: dict, seed_noise: dict) -> list[str]:
     lines = []
     if verdict["provisional"]:
         noise_from = seed_noise["by_measure"][TEST_BPB.key]["from"]
-        lines += [f"Provisional: planned points are missing (listed above). The seed noise is the mean over "
+        lines += [f"Provisional: planned points are missing (listed above). The seed noise comes from "
                   f"{' and '.join(noise_from) or 'no tokenizer'} only (those with both seeds on test bpb), and a "
                   "tokenizer without a point at a size is not judged there.", ""]
     for e in verdict["entries"]:
         m = MEASURE[e["measure"]]
-        head = f"- **{m.name}** at {e['size']} ({'lower' if m.lower_is_better else 'higher'} is better)"
+        means = sorted({n for n in e.get("seeds", {}).values() if n > 1})
+        head = (f"- **{m.name}** at {e['size']} ({'lower' if m.lower_is_better else 'higher'} is better"
+                + (f"; means of {' or '.join(map(str, means))} seeds where measured" if means else "") + ")")
         if "not_judged" in e:
             lines.append(f"{head}: no verdict, {e['not_judged']}.")
             continue
@@ -296,7 +356,7 @@ def _verdict_lines(verdict: dict, seed_noise: dict) -> list[str]:
         return f"{len(won)} of the {judged} judged measure-size pairs" + (f": {names}" if won else "")
 
     judged = [e for e in verdict["entries"] if "not_judged" not in e]
-    lines += ["", "Overall, beyond the seed noise and any file interval:"]
+    lines += ["", "Overall, where the 95% seed interval and any file interval exclude 0:"]
     for other, beaten in verdict["indent_beats"].items():
         against = [e for e in judged if other in e["against_indent"]]
         won = [e for e in against if _key(e) in beaten]
@@ -315,41 +375,48 @@ def _tables(rows: list[dict]) -> list[str]:
     bpb = []
     for r in rows:
         d = r["difference_to_indent"]
-        bpb.append([r["size"], r["tokenizer"], _rate(r, "test_bpb"),
+        bpb.append([r["size"], r["tokenizer"], str(r["seeds"]), _rate(r, "test_bpb"),
                     "–" if d is None else _signed(d["difference"], 4), "–" if d is None else _interval(d, 4),
                     fixed(r["bytes_per_token"], 3),
                     _rate(r, "humaneval_reference_bpb")])
-    sampled = [[r["size"], r["tokenizer"],
+    sampled = [[r["size"], r["tokenizer"], str(r["seeds"]),
                 _rate(r, "pass_at_1") + ("" if r["pass_at_1_ci95"] is None else
                                          " [" + ", ".join(f"{x:.3f}" for x in r["pass_at_1_ci95"]) + "]"),
                 *(_rate(r, k) for k in SAMPLED_COLUMNS)] for r in rows]
-    bpb_header = ["size", "tokenizer", "test bpb", "minus indent", "95% file interval", "bytes per token",
+    bpb_header = ["size", "tokenizer", "seeds", "test bpb", "minus indent", "95% file interval", "bytes per token",
                   "HumanEval reference bpb"]
-    sampled_header = ["size", "tokenizer", "pass@1 [ci95]", *(MEASURE[k].name for k in SAMPLED_COLUMNS)]
+    sampled_header = ["size", "tokenizer", "seeds", "pass@1 [ci95]", *(MEASURE[k].name for k in SAMPLED_COLUMNS)]
     return [*markdown_table(bpb_header, bpb), *markdown_table(sampled_header, sampled),
             "Syntax task: greedy completions of function bodies (held-out test files and HumanEval prompts "
-            "together, as the points store it). pass@1's ci95 is over problems, for each point alone.", ""]
+            "together, as the points store it). pass@1's ci95 is over problems, shown for a single seed's point.", ""]
 
 
 def _seed_table(seed_noise: dict) -> list[str]:
+    def sd(noise: dict, digits: int) -> str:
+        return "–" if noise["sd"] is None else f"{noise['sd']:.{digits}f} ({noise['df']} df)"
+
     rows = [[m.name, *(_signed(seed_noise["by_measure"][m.key]["differences"][t], m.digits) for t in TOKENIZERS),
-             fixed(seed_noise["by_measure"][m.key]["noise"], m.digits)] for m in MEASURES]
-    return markdown_table(["measure", *TOKENIZERS, "seed noise (mean absolute difference)"], rows)
+             sd(seed_noise["by_measure"][m.key], m.digits)] for m in MEASURES]
+    return markdown_table(["measure", *TOKENIZERS, "sd of a run"], rows)
 
 
-def _vocabulary_lines(rows: list[dict], noise: float | None) -> list[str]:
+def _vocabulary_lines(rows: list[dict], noise: dict) -> list[str]:
+    """The vocabulary table; one seed per vocabulary, so a margin is judged against the seed
+    interval of a difference of two single runs."""
+    half = None if noise["sd"] is None else seed_half_width(noise, 1, 1)
+
     def best(r: dict) -> str:
         if r["best"] is None:
             return "–"
-        within = noise is not None and r["margin_to_next"] <= noise
+        within = half is not None and r["margin_to_next"] <= half
         return f"{r['best']} (by {fixed(r['margin_to_next'])}{', within the seed noise' if within else ''})"
 
     body = [[r["size"], r["variant"], *(fixed(r["test_bpb"][str(n)]) for n in VOCABULARY_SIZES), best(r)]
             for r in rows]
     header = ["size", "variant", *(f"test bpb, {n}" for n in VOCABULARY_SIZES), "best (margin to next)"]
     return [*markdown_table(header, body),
-            f"One seed per vocabulary: a margin within the seed noise of test bpb ({fixed(noise)}) is not a "
-            "difference. \"–\" where a vocabulary's point is missing.", ""]
+            f"One seed per vocabulary: a margin within the 95% seed interval of two single runs' difference "
+            f"(±{fixed(half)} on test bpb) is not a difference. \"–\" where a vocabulary's point is missing.", ""]
 
 
 def tokenizer_section(study: dict, experiments: dict[str, list[dict]], figures: list[str]) -> list[str]:
@@ -362,14 +429,20 @@ def tokenizer_section(study: dict, experiments: dict[str, list[dict]], figures: 
     resamples, seed = study["file_bootstrap"]["resamples"], study["file_bootstrap"]["seed"]
     lines += [f"bpe, indent and ast on the same training files, model shapes and training FLOPs "
               f"(`training/study/tokenizers.toml`); {', '.join(f'{k} {v}' for k, v in study['points'].items())} "
-              f"points. Tables at the largest budget ({last}); differences are the tokenizer's value minus indent's.",
+              f"points. Tables at the largest budget ({last}), each value the mean over the seeds measured (the seeds "
+              "column); differences are the tokenizer's value minus indent's.",
               "",
               f"Two noises bound a difference. The file interval is a paired bootstrap over the test files "
               f"({resamples} resamples, seed {seed}; each resample draws the files with replacement, the same draw for "
               "both points, and takes sum(bits) / sum(bytes) of each): it measures test-set noise only, not training "
-              f"noise. The seed noise is the mean over the tokenizers of |seed {SEEDS[0]} - seed {SEEDS[1]}| at "
-              f"{noise['size']}, measured at that size only and applied at both. A difference counts only where it "
-              "exceeds both; measures other than test bpb keep no per-file record and are judged on the seed noise.",
+              f"noise. The seed noise is training noise: from each tokenizer's d = seed {SEEDS[0]} - seed {SEEDS[1]} "
+              f"at {noise['size']}, a run's standard deviation sd = sqrt(sum d^2 / 2k) over the k tokenizers with "
+              "both seeds (k degrees of freedom), measured at that size only and applied at both. Where a tokenizer "
+              "has both seeds its value is their mean, and a difference of means over n_a and n_b seeds has the 95% "
+              "seed interval d ± t(0.975, k) sd sqrt(1/n_a + 1/n_b). A difference counts only where both intervals "
+              "exclude 0; measures other than test bpb keep no per-file record and are judged on the seed interval "
+              "alone. With two or three pairs the t quantile is 4.3 or 3.2: two seeds can only resolve large "
+              "differences, and p says how close a smaller one comes.",
               ""]
     missing = [m for name in EXPERIMENTS for m in study["missing"][name]]
     duplicated = [d for name in EXPERIMENTS for d in study["duplicated"][name]]
@@ -389,7 +462,7 @@ def tokenizer_section(study: dict, experiments: dict[str, list[dict]], figures: 
               [f"No verdict until some tokenizer has both seeds at {noise['size']} (missing or found twice: "
                "listed above).", ""])
     lines += [f"### Vocabulary ({last})", "",
-              *_vocabulary_lines(study["vocabulary"], noise["by_measure"][TEST_BPB.key]["noise"])]
+              *_vocabulary_lines(study["vocabulary"], noise["by_measure"][TEST_BPB.key])]
     for name in EXPERIMENTS:
         if experiments.get(name):
             lines += [f"### Points: {name}", "", *experiment_table(experiments[name])]
