@@ -124,6 +124,8 @@ def test_table_and_verdict_from_known_margins():
         ast = rows[size, "ast"]["difference_to_indent"]
         assert ast["low"] <= EFFECT["ast"] <= ast["high"] and ast["low"] > 0
     assert rows["s332k", "bpe"]["bytes_per_token"] == pytest.approx(3.0, rel=1e-3)
+    assert rows["s2_66m", "bpe"]["bytes_per_second_vs_indent"] == pytest.approx(3.0 / 3.5, rel=1e-3)
+    assert rows["s332k", "indent"]["bytes_per_second_vs_indent"] == 1.0
     noise = study["seed_noise"]["by_measure"]["test_bpb"]
     # seed 2 shifted by ±0.002 (and its own per-file noise): a run's sd near 0.002 / sqrt(2), on 3 pairs
     assert noise["sd"] == pytest.approx(0.002 / np.sqrt(2), abs=0.002) and noise["df"] == 3
