@@ -12,7 +12,7 @@ from study_fixtures import point
 
 from pycodesmall.training.study import tokenizer_report as tr
 from pycodesmall.training.study.plan import load_plan
-from pycodesmall.training.study.report import write_report
+from pycodesmall.training.study.report import TOKENIZER_INTERPRETATION, TOKENIZER_PLACEHOLDER, write_report
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 FILES = 60
@@ -269,6 +269,30 @@ def test_write_report_adds_the_section_figures_and_fits_entry(tmp_path):
     text = (tmp_path / "REPORT.md").read_text()
     assert "## Tokenizers" in text and "![tokenizers](figures/tokenizers.png)" in text
     assert "### Points: tokenizer_seeds" in text and "## tokenizers (" not in text
+
+
+def test_the_written_interpretation_follows_the_verdict_and_is_flagged_once_the_points_change(tmp_path):
+    experiments = study_points()
+    for name, points in experiments.items():
+        (tmp_path / name).mkdir()
+        for p in points:
+            (tmp_path / p["_file"]).write_text(json.dumps({k: v for k, v in p.items() if k != "_file"}))
+    summary = write_report(tmp_path, tmp_path / "REPORT.md", bootstraps=2)
+    assert TOKENIZER_PLACEHOLDER in (tmp_path / "REPORT.md").read_text()
+    digest = summary["tokenizers"]["points_digest"]
+    (tmp_path / TOKENIZER_INTERPRETATION).write_text(f"<!-- points: {digest} -->\nindent helps because of Y.\n")
+
+    write_report(tmp_path, tmp_path / "REPORT.md", bootstraps=2)
+    text = (tmp_path / "REPORT.md").read_text()
+    after_verdict = text.split("### Verdict")[1].split("### Vocabulary")[0]
+    assert "indent helps because of Y." in after_verdict and TOKENIZER_PLACEHOLDER not in text
+    assert "Written for another" not in text
+
+    (tmp_path / experiments["tokenizers"][0]["_file"]).unlink()  # a point fewer: the text is flagged
+    summary = write_report(tmp_path, tmp_path / "REPORT.md", bootstraps=2)
+    text = (tmp_path / "REPORT.md").read_text()
+    assert f"Written for another set of points ({digest}; these are {summary['tokenizers']['points_digest']})" in text
+    assert "indent helps because of Y." in text
 
 
 def test_without_tokenizer_points_the_section_says_so(tmp_path):

@@ -63,11 +63,15 @@ PUBLISHED = {
     "hoffmann": {"source": "Hoffmann et al. 2022 (Chinchilla), approach 3", "alpha": 0.34, "beta": 0.28,
                  "tokens_per_parameter": 20.0},
 }
-# What the comparison with the published fits means is prose a person writes, beside the point
-# files; its first line names the points it was written for (`points_digest`).
+# What the comparison with the published fits, and the tokenizer study's verdict, mean is prose
+# a person writes, beside the point files; its first line names the points it was written for
+# (`points_digest`).
 INTERPRETATION = "size_sweep_interpretation.md"
 PLACEHOLDER = ("> **[Interpretation to be written: what the differences between our fits and the "
                f"published ones mean, in `{INTERPRETATION}` beside the point files. Placeholder, not a finding.]**")
+TOKENIZER_INTERPRETATION = "tokenizers_interpretation.md"
+TOKENIZER_PLACEHOLDER = ("> **[Interpretation to be written: what the tokenizer verdict means and what it leaves "
+                         f"open, in `{TOKENIZER_INTERPRETATION}` beside the point files. Placeholder, not a finding.]**")
 
 
 
@@ -608,11 +612,11 @@ def points_digest(points: list[dict]) -> str:
     return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
 
 
-def _interpretation(results_dir: Path, points: list[dict]) -> list[str]:
-    """The written interpretation, flagged when the points have changed since it was written."""
-    path = results_dir / INTERPRETATION
+def _interpretation(path: Path, points: list[dict], placeholder: str) -> list[str]:
+    """The written interpretation at `path`, flagged when the points have changed since it was
+    written; `placeholder` where there is none."""
     if not path.is_file():
-        return [PLACEHOLDER, ""]
+        return [placeholder, ""]
     first, _, body = path.read_text(encoding="utf-8").partition("\n")
     match = re.fullmatch(r"<!-- points: ([0-9a-f]+) -->", first.strip())
     written_for, now = (match.group(1) if match else None), points_digest(points)
@@ -670,14 +674,18 @@ def write_report(results_dir: Path, out_md: Path, *, bootstraps: int = 1000, see
         summary["published"] = _published_rows(fits)
         lines += _size_sweep_section(sweep, fits, figures)
         summary[SIZE_SWEEP]["points_digest"] = points_digest(sweep)
-        lines += [*_published_section(summary["published"]), *_interpretation(results_dir, sweep)]
+        lines += [*_published_section(summary["published"]), *_interpretation(results_dir / INTERPRETATION, sweep, PLACEHOLDER)]
     else:
         lines += ["## Size sweep", "", f"No `{SIZE_SWEEP}` point yet: nothing to fit.", ""]
 
     summary["tokenizers"] = tokenizer_report.tokenizer_study(experiments, seed=seed)
     figures = tokenizer_report.tokenizer_figures(experiments, figures_dir)
     summary["figures"] += [f"figures/{f}" for f in figures]
-    lines += tokenizer_report.tokenizer_section(summary["tokenizers"], experiments, figures)
+    tokenizer_points = [p for name in tokenizer_report.EXPERIMENTS for p in experiments.get(name, [])]
+    summary["tokenizers"]["points_digest"] = points_digest(tokenizer_points)
+    interpretation = _interpretation(results_dir / TOKENIZER_INTERPRETATION, tokenizer_points,
+                                     TOKENIZER_PLACEHOLDER)
+    lines += tokenizer_report.tokenizer_section(summary["tokenizers"], experiments, figures, interpretation)
 
     for name in sorted(experiments):
         if name not in (SIZE_SWEEP, *tokenizer_report.EXPERIMENTS):

@@ -437,8 +437,10 @@ def _vocabulary_lines(rows: list[dict], noise: dict) -> list[str]:
             f"(±{fixed(half)} on test bpb) is not a difference. \"–\" where a vocabulary's point is missing.", ""]
 
 
-def tokenizer_section(study: dict, experiments: dict[str, list[dict]], figures: list[str]) -> list[str]:
-    """The report's lines for `study` (from `tokenizer_study`), with the points' tables and `figures`."""
+def tokenizer_section(study: dict, experiments: dict[str, list[dict]], figures: list[str],
+                      interpretation: list[str] = ()) -> list[str]:
+    """The report's lines for `study` (from `tokenizer_study`), with the points' tables, `figures`
+    and the written `interpretation` after the verdict."""
     lines = ["## Tokenizers", ""]
     if not any(study["points"].values()):
         return lines + ["No point of `tokenizers`, `tokenizer_seeds` or `vocabulary` yet "
@@ -479,6 +481,7 @@ def tokenizer_section(study: dict, experiments: dict[str, list[dict]], figures: 
     lines += (_verdict_lines(study["verdict"], noise) if study["verdict"] is not None else
               [f"No verdict until some tokenizer has both seeds at {noise['size']} (missing or found twice: "
                "listed above).", ""])
+    lines += list(interpretation)
     lines += [f"### Vocabulary ({last})", "",
               *_vocabulary_lines(study["vocabulary"], noise["by_measure"][TEST_BPB.key])]
     for name in EXPERIMENTS:
