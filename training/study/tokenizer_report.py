@@ -319,10 +319,6 @@ def _interval(c: dict, digits: int) -> str:
     return "–" if c["low"] is None else f"[{_signed(c['low'], digits)}, {_signed(c['high'], digits)}]"
 
 
-def _difference(c: dict, digits: int) -> str:
-    return _signed(c["difference"], digits) + ("" if c["low"] is None else " " + _interval(c, digits))
-
-
 def _judgement(c: dict, m: Measure, a: str, b: str) -> str:
     """`a - b = difference [file interval], seed interval (t, p); who is better or why neither
     is`, for c = a - b."""
