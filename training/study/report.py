@@ -612,14 +612,14 @@ def points_digest(points: list[dict]) -> str:
     return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
 
 
-def _interpretation(path: Path, points: list[dict], placeholder: str) -> list[str]:
-    """The written interpretation at `path`, flagged when the points have changed since it was
-    written; `placeholder` where there is none."""
+def _interpretation(path: Path, digest: str, placeholder: str) -> list[str]:
+    """The written interpretation at `path`, flagged when the points (`digest`, their
+    `points_digest`) have changed since it was written; `placeholder` where there is none."""
     if not path.is_file():
         return [placeholder, ""]
     first, _, body = path.read_text(encoding="utf-8").partition("\n")
     match = re.fullmatch(r"<!-- points: ([0-9a-f]+) -->", first.strip())
-    written_for, now = (match.group(1) if match else None), points_digest(points)
+    written_for, now = (match.group(1) if match else None), digest
     lines = [] if written_for == now else [
         f"> **Written for another set of points ({written_for or 'not named on its first line'}; these are "
         f"{now}): read it against the tables above.**", ""]
@@ -673,8 +673,9 @@ def write_report(results_dir: Path, out_md: Path, *, bootstraps: int = 1000, see
         summary[SIZE_SWEEP] = _fits_json(fits)
         summary["published"] = _published_rows(fits)
         lines += _size_sweep_section(sweep, fits, figures)
-        summary[SIZE_SWEEP]["points_digest"] = points_digest(sweep)
-        lines += [*_published_section(summary["published"]), *_interpretation(results_dir / INTERPRETATION, sweep, PLACEHOLDER)]
+        summary[SIZE_SWEEP]["points_digest"] = digest = points_digest(sweep)
+        lines += [*_published_section(summary["published"]),
+                  *_interpretation(results_dir / INTERPRETATION, digest, PLACEHOLDER)]
     else:
         lines += ["## Size sweep", "", f"No `{SIZE_SWEEP}` point yet: nothing to fit.", ""]
 
@@ -682,9 +683,8 @@ def write_report(results_dir: Path, out_md: Path, *, bootstraps: int = 1000, see
     figures = tokenizer_report.tokenizer_figures(experiments, figures_dir)
     summary["figures"] += [f"figures/{f}" for f in figures]
     tokenizer_points = [p for name in tokenizer_report.EXPERIMENTS for p in experiments.get(name, [])]
-    summary["tokenizers"]["points_digest"] = points_digest(tokenizer_points)
-    interpretation = _interpretation(results_dir / TOKENIZER_INTERPRETATION, tokenizer_points,
-                                     TOKENIZER_PLACEHOLDER)
+    summary["tokenizers"]["points_digest"] = digest = points_digest(tokenizer_points)
+    interpretation = _interpretation(results_dir / TOKENIZER_INTERPRETATION, digest, TOKENIZER_PLACEHOLDER)
     lines += tokenizer_report.tokenizer_section(summary["tokenizers"], experiments, figures, interpretation)
 
     for name in sorted(experiments):

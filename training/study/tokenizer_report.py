@@ -147,16 +147,26 @@ def _difference_dict(a: list[dict], b: list[dict], seed: int, m: Measure = TEST_
             "high": None if interval is None else interval.high}
 
 
-def _row(size: str, tokenizer: str, points: list[dict], hypothesis: list[dict], seed: int) -> dict:
-    """A table row: the tokenizer's values at `size`, the means over its seeds there."""
-    test = (points[0].get("eval") or {}).get("test_bpb") or {}
+def _bytes_per_token(point: dict) -> float | None:
+    test = (point.get("eval") or {}).get("test_bpb") or {}
     size_bytes, tokens = value(test.get("bytes")), value(test.get("tokens"))
+    return size_bytes / tokens if size_bytes and tokens else None
+
+
+def _row(size: str, tokenizer: str, points: list[dict], hypothesis: list[dict], seed: int) -> dict:
+    """A table row: the tokenizer's values at `size`, the means over its seeds there. Its
+    generation speed in bytes per second relative to indent's: the variants share the model
+    shape and vocabulary, so they generate the same tokens per second and bytes per second go
+    as bytes per token (the transforms' decoding left out)."""
+    bytes_per_token = _bytes_per_token(points[0])
+    reference = _bytes_per_token(hypothesis[0]) if hypothesis else None
     ci = (((points[0].get("eval") or {}).get("sampled") or {}).get("humaneval") or {}).get("pass@1_ci95")
     paired = tokenizer != HYPOTHESIS and None not in (_mean(points, TEST_BPB), _mean(hypothesis, TEST_BPB))
     return {"size": size, "tokenizer": tokenizer, "points": [p.get("point", p["_file"]) for p in points],
             "seeds": len(points), **{m.key: _mean(points, m) for m in MEASURES},
             "difference_to_indent": _difference_dict(points, hypothesis, seed) if paired else None,
-            "bytes_per_token": size_bytes / tokens if size_bytes and tokens else None,
+            "bytes_per_token": bytes_per_token,
+            "bytes_per_second_vs_indent": bytes_per_token / reference if bytes_per_token and reference else None,
             "pass_at_1_ci95": ci if len(points) == 1 and isinstance(ci, list) and len(ci) == 2 else None}
 
 
@@ -167,18 +177,6 @@ def run_sd(differences: list[float]) -> tuple[float | None, int]:
     if not differences:
         return None, 0
     return math.sqrt(sum(d * d for d in differences) / (2 * len(differences))), len(differences)
-
-
-def _with_generation_speed(rows: list[dict]) -> list[dict]:
-    """Each row's generation speed in bytes per second relative to indent's at its size: the
-    variants share the model shape and vocabulary, so they generate the same tokens per second
-    and bytes per second go as bytes per token (the transforms' decoding left out)."""
-    indent = {r["size"]: r["bytes_per_token"] for r in rows if r["tokenizer"] == HYPOTHESIS}
-    for r in rows:
-        reference = indent.get(r["size"])
-        r["bytes_per_second_vs_indent"] = (r["bytes_per_token"] / reference
-                                           if r["bytes_per_token"] and reference else None)
-    return rows
 
 
 def _seed_noise(main: dict, seconds: dict) -> dict:
@@ -197,9 +195,14 @@ def _seed_noise(main: dict, seconds: dict) -> dict:
     return {"size": SEED_SIZE, "budget": BUDGETS[-1], "seeds": list(SEEDS), "by_measure": by_measure}
 
 
+def _seed_standard_error(noise: dict, seeds_a: int, seeds_b: int) -> float:
+    """The standard error, from seed noise alone, of a difference of means over `seeds_a` and `seeds_b` seeds."""
+    return noise["sd"] * math.sqrt(1 / seeds_a + 1 / seeds_b)
+
+
 def seed_half_width(noise: dict, seeds_a: int, seeds_b: int) -> float:
     """Half the 95% seed interval of a difference of means over `seeds_a` and `seeds_b` seeds."""
-    return float(stats.t.ppf(0.975, noise["df"])) * noise["sd"] * math.sqrt(1 / seeds_a + 1 / seeds_b)
+    return float(stats.t.ppf(0.975, noise["df"])) * _seed_standard_error(noise, seeds_a, seeds_b)
 
 
 def _comparison(m: Measure, a: list[dict], b: list[dict], noise: dict, seed: int) -> dict:
@@ -208,7 +211,7 @@ def _comparison(m: Measure, a: list[dict], b: list[dict], noise: dict, seed: int
     interval (if there is one) both exclude 0."""
     c = _difference_dict(a, b, seed, m)
     d = c["difference"]
-    se = noise["sd"] * math.sqrt(1 / len(a) + 1 / len(b))
+    se = _seed_standard_error(noise, len(a), len(b))
     half = seed_half_width(noise, len(a), len(b))
     if se > 0:
         t_ratio = d / se
@@ -300,8 +303,7 @@ def tokenizer_study(experiments: dict[str, list[dict]], *, seed: int = 0) -> dic
         "points": {name: len(experiments.get(name, [])) for name in EXPERIMENTS},
         "budget": last, "missing": missing, "duplicated": duplicated,
         "file_bootstrap": {"resamples": RESAMPLES, "seed": seed},
-        "rows": _with_generation_speed([_row(s, t, points, runs[s, HYPOTHESIS], seed)
-                                        for (s, t), points in runs.items() if points]),
+        "rows": [_row(s, t, points, runs[s, HYPOTHESIS], seed) for (s, t), points in runs.items() if points],
         "seed_noise": seed_noise,
         "verdict": (None if not any(m["from"] for m in seed_noise["by_measure"].values())
                     else _verdict(runs, seed_noise, seed, provisional=incomplete)),
