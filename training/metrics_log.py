@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MetricsLog"]
+__all__ = ["MetricsLog", "read_records"]
 
 
 class MetricsLog:
@@ -37,13 +37,7 @@ class MetricsLog:
     def _drop_after(self, step: int) -> None:
         if not self.path.exists():
             return
-        records = []
-        for line in self.path.read_text().splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:  # a line cut short by a kill: it is rewritten anyway
-                continue
-        kept = [r for r in records if "event" in r or r["step"] <= step]  # start records stay
+        kept = [r for r in read_records(self.path) if "event" in r or r["step"] <= step]  # start records stay
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
         os.replace(tmp, self.path)
@@ -66,3 +60,15 @@ class MetricsLog:
         self.file.close()
         if self.tensorboard is not None:
             self.tensorboard.close()
+
+
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a metrics file, without a last line cut short by a kill (a resumed run
+    writes that step again)."""
+    records = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records

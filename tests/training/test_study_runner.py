@@ -120,6 +120,12 @@ def test_runs_every_point_then_skips_them(plan):
     assert 0 < test["value"] and test["files"] == 1 and len(test["file_bits"]) == len(test["file_bytes"]) == 1
     assert test["file_bits"][0] / test["file_bytes"][0] == pytest.approx(test["value"])
     assert short["wall_time_s"] > 0 and long["final"] and not short["final"]
+    # Validation every 10 steps, at a pause and at the end; a branch's curve is the main run's to
+    # its branch step, then its own.
+    assert [step for step, _ in short["val_curve"]] == [8, 10]
+    assert [step for step, _ in long["val_curve"]] == [8, 10, 20]
+    assert short["val_curve"][0] == long["val_curve"][0] and short["val_curve"][1] != long["val_curve"][1]
+    assert long["val_curve"][-1][1] == pytest.approx(long["val_bpb_approx"])
     # The sweep's main run paused at the branch's decay start, went on after the branch.
     sweep_main = [kw for d, kw in counting.calls if d.endswith(long["point"])]
     assert [kw["pause_at"] for kw in sweep_main] == [8, None]

@@ -31,6 +31,7 @@ from pycodesmall.config import ModelConfig
 from pycodesmall.errors import ConfigError, PycodesmallError
 from pycodesmall.tokenizer import PythonTokenizer
 from pycodesmall.training.checkpoint import CheckpointError, load_checkpoint
+from pycodesmall.training.metrics_log import read_records
 from pycodesmall.training.provenance import dict_hash, git_commit, hardware
 from pycodesmall.training.study.flops import (FlopsPerToken, ParameterCount, count_parameters,
                                               training_flops_per_token)
@@ -393,4 +394,20 @@ def _point_record(family: Family, point: Point, trained: bool = True) -> dict:
         "flops_per_token": family.flops_per_token.to_dict(), "flops": tokens * family.flops_per_token.total,
         "precision": run.get("precision"), "wall_time_s": wall,
         "val_bpb_approx": run.get("val_bpb_approx"),
+        "val_curve": _validation_curve(family, point) if trained else [],
     }
+
+
+def _validation_curve(family: Family, point: Point) -> list[list[float]]:
+    """[step, approximate validation bpb] of every evaluation on the way to `point`: a branch's
+    own after the main run's up to its branch step. Kept with the point because the run
+    directories are not: whether two seeds differ by a plateau left late shows only here."""
+    def evaluations(run_dir: Path) -> list[dict]:
+        path = run_dir / "metrics.jsonl"
+        return [r for r in read_records(path) if "val_bpb_approx" in r] if path.exists() else []
+    if point.final:
+        records = evaluations(point.run_dir)
+    else:
+        records = ([r for r in evaluations(family.main.run_dir) if r["step"] <= point.branch_step]
+                   + [r for r in evaluations(point.run_dir) if r["step"] > point.branch_step])
+    return [[r["step"], r["val_bpb_approx"]] for r in records]
