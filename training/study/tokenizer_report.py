@@ -267,7 +267,14 @@ def _verdict(runs: dict, seed_noise: dict, seed: int, provisional: bool) -> dict
                                  and _indent_beats(e["against_indent"][o], MEASURE[e["measure"]])] for o in others}}
 
 
+VOCABULARY_MEASURES = ("humaneval_syntax_valid", "syntax_task_syntax_valid", "line_edit_similarity")
+
+
 def _vocabulary(found: dict) -> list[dict]:
+    """Per size and variant, each vocabulary's point at the largest budget (4096: the
+    `tokenizers` point, seed 1337) and the vocabulary of least test bpb once all are there. The
+    same FLOPs buy fewer tokens at a larger vocabulary (its embedding costs compute too), so the
+    rows also say how many tokens each trained on."""
     rows = []
     for size in SIZES:
         for variant in VOCABULARY_VARIANTS:
@@ -277,7 +284,11 @@ def _vocabulary(found: dict) -> list[dict]:
             bpb = {str(n): measure_value(p, TEST_BPB) for n, p in points.items()}
             ranked = sorted((x, int(n)) for n, x in bpb.items() if x is not None)
             complete = len(ranked) == len(VOCABULARY_SIZES)
-            rows.append({"size": size, "variant": variant, "test_bpb": bpb,
+            measured = {str(n): None if p is None else {
+                "parameters_total": p["parameters"]["total"], "tokens": p["tokens"],
+                "bytes_per_token": _bytes_per_token(p),
+                **{key: measure_value(p, MEASURE[key]) for key in VOCABULARY_MEASURES}} for n, p in points.items()}
+            rows.append({"size": size, "variant": variant, "test_bpb": bpb, "measured": measured,
                          "best": ranked[0][1] if complete else None,
                          "margin_to_next": ranked[1][0] - ranked[0][0] if complete else None})
     return rows
@@ -417,22 +428,47 @@ def _seed_table(seed_noise: dict) -> list[str]:
 
 
 def _vocabulary_lines(rows: list[dict], noise: dict) -> list[str]:
-    """The vocabulary table; one seed per vocabulary, so a margin is judged against the seed
+    """The vocabulary table, each vocabulary's best and whether it grows with the model (Tao et
+    al. 2024 predict it does). One seed per vocabulary, so a margin is judged against the seed
     interval of a difference of two single runs."""
     half = None if noise["sd"] is None else seed_half_width(noise, 1, 1)
 
-    def best(r: dict) -> str:
-        if r["best"] is None:
-            return "–"
-        within = half is not None and r["margin_to_next"] <= half
-        return f"{r['best']} (by {fixed(r['margin_to_next'])}{', within the seed noise' if within else ''})"
+    def within(r: dict) -> bool:
+        return half is None or r["margin_to_next"] <= half
 
-    body = [[r["size"], r["variant"], *(fixed(r["test_bpb"][str(n)]) for n in VOCABULARY_SIZES), best(r)]
-            for r in rows]
-    header = ["size", "variant", *(f"test bpb, {n}" for n in VOCABULARY_SIZES), "best (margin to next)"]
-    return [*markdown_table(header, body),
-            f"One seed per vocabulary: a margin within the 95% seed interval of two single runs' difference "
-            f"(±{fixed(half)} on test bpb) is not a difference. \"–\" where a vocabulary's point is missing.", ""]
+    body = []
+    for r in rows:
+        for n in VOCABULARY_SIZES:
+            m = r["measured"][str(n)]
+            body.append([r["size"], r["variant"], str(n), *(["–"] * 7 if m is None else [
+                f"{m['parameters_total']:,}", f"{m['tokens'] / 1e6:.1f}M", fixed(r["test_bpb"][str(n)]),
+                fixed(m["bytes_per_token"], 3), *(fixed(m[key], 3) for key in VOCABULARY_MEASURES)])])
+    header = ["size", "variant", "ids", "N total", "tokens trained", "test bpb", "bytes per token",
+              *(MEASURE[key].name for key in VOCABULARY_MEASURES)]
+    lines = [*markdown_table(header, body),
+             "Same FLOPs for every vocabulary: a larger one spends more of them in its embedding and output layer, "
+             f"so it trains on fewer tokens. One seed per vocabulary: a margin within the 95% seed interval of two "
+             f"single runs' difference (±{fixed(half)} on test bpb) is not a difference. \"–\" where a vocabulary's "
+             "point is missing.", ""]
+    findings = []
+    for r in rows:
+        if r["best"] is not None:
+            findings.append(f"- {r['variant']} at {r['size']}: least test bpb at {r['best']} ids, by "
+                            f"{fixed(r['margin_to_next'])} over the next"
+                            + (", within the seed noise." if within(r) else ", beyond the seed noise."))
+    for variant in VOCABULARY_VARIANTS:
+        small, large = (next(r for r in rows if r["size"] == s and r["variant"] == variant) for s in SIZES)
+        if small["best"] is None or large["best"] is None:
+            continue
+        if within(small) or within(large):
+            verdict = "one seed per vocabulary cannot say whether the best vocabulary grows with the model"
+        elif large["best"] > small["best"]:
+            verdict = "the best vocabulary grows with the model, as Tao et al. 2024 predict"
+        else:
+            verdict = "the best vocabulary does not grow with the model, against Tao et al. 2024's prediction"
+        findings.append(f"- {variant}: best {small['best']} ids at {small['size']}, {large['best']} at "
+                        f"{large['size']}: {verdict}.")
+    return lines + findings + ([""] if findings else [])
 
 
 def tokenizer_section(study: dict, experiments: dict[str, list[dict]], figures: list[str],
