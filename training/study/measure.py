@@ -8,7 +8,8 @@
 - `sampled` (a model's last point, where the plan asks): HumanEval pass@1 and pass@10 from
   n samples at a temperature, their error categories and syntax validity, and greedy line
   completion and syntax validity on held-out functions, through `pycodesmall-train eval`'s
-  own tasks (their result files stay in the run directory).
+  own tasks (their result files stay in the run directory). The validity tasks also keep the
+  share of samples cut by the token cap and the validity of the rest.
 
 Scoring runs in fp32 whatever the run trained in, so every point is measured alike.
 """
@@ -90,9 +91,20 @@ def _sampled(model, sampled, test_split: str, benchmarks: str | None, eval_dir: 
                       "error_categories": humaneval["categories"],
                       "syntax_valid": humaneval["code"]["compile_rate"],
                       "indentation_error_rate": humaneval["code"]["indentation_error_rate"],
+                      **_cut_by_length(humaneval["code"]),
                       "defines_entry_point_rate": humaneval.get("defines_entry_point_rate")},
         "lines": {"lines": lines["lines"], "exact_match": lines["exact_match"],
                   "edit_similarity": lines["edit_similarity"]},
         "syntax": {"functions": syntax["functions"], "syntax_valid": syntax["compile_rate"],
-                   "indentation_error_rate": syntax["indentation_error_rate"]},
+                   "indentation_error_rate": syntax["indentation_error_rate"], **_cut_by_length(syntax)},
     }
+
+
+def _cut_by_length(code: dict) -> dict:
+    """How many samples the token cap cut, and the validity of those that ended on their own: a
+    sample cut mid-block does not parse whatever the tokenizer, so a difference in validity may
+    be one in how often a model ends its function."""
+    ended = code["ended_on_their_own"]
+    return {"cut_by_length_rate": code["cut_by_length_rate"],
+            "ended_on_their_own": {"samples": ended["samples"], "syntax_valid": ended["compile_rate"],
+                                   "indentation_error_rate": ended["indentation_error_rate"]}}
