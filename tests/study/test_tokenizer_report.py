@@ -52,7 +52,8 @@ def tokenizer_point(experiment: str, size: str, variant: str, budget: str, *, se
         valid = SYNTAX_VALID[variant] + seed_shift / 10
         p["eval"]["sampled"] = {
             "humaneval": {"pass@1": 0.01, "pass@1_ci95": [0.0, 0.03], "syntax_valid": valid,
-                          "indentation_error_rate": 1 - valid, "error_categories": {"syntax_error": 1 - valid}},
+                          "indentation_error_rate": 1 - valid, "error_categories": {"syntax_error": 1 - valid},
+                          "cut_by_length_rate": 0.4, "ended_on_their_own": {"syntax_valid": min(1.0, valid + 0.1)}},
             "lines": {"exact_match": LINE_EXACT_MATCH[variant], "edit_similarity": 0.5},
             "syntax": {"syntax_valid": valid, "indentation_error_rate": 1 - valid},
         }
@@ -244,6 +245,9 @@ def test_vocabulary_table_names_the_best_vocabulary():
     assert row["margin_to_next"] == pytest.approx(0.01, abs=0.005)
     assert row["measured"]["8192"]["bytes_per_token"] == pytest.approx(BYTES_PER_TOKEN["bpe"], rel=1e-3)
     assert row["measured"]["8192"]["humaneval_syntax_valid"] == SYNTAX_VALID["bpe"]
+    assert row["measured"]["8192"]["humaneval_cut_by_length"] == 0.4
+    assert row["measured"]["8192"]["humaneval_syntax_valid_ended"] == pytest.approx(SYNTAX_VALID["bpe"] + 0.1)
+    assert row["measured"]["8192"]["syntax_task_cut_by_length"] is None  # a point from before the cut was kept
     vocabulary = section(study, experiments).split("### Vocabulary")[1]
     assert "| s332k | bpe | 16384 | " in vocabulary
     assert "- indent at s332k: least test bpb at 8192 ids, by 0.0093 over the next, beyond the seed noise." in vocabulary

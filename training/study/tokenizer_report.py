@@ -267,7 +267,9 @@ def _verdict(runs: dict, seed_noise: dict, seed: int, provisional: bool) -> dict
                                  and _indent_beats(e["against_indent"][o], MEASURE[e["measure"]])] for o in others}}
 
 
-VOCABULARY_MEASURES = ("humaneval_syntax_valid", "syntax_task_syntax_valid", "line_edit_similarity")
+VOCABULARY_MEASURES = ("humaneval_syntax_valid", "humaneval_cut_by_length", "humaneval_syntax_valid_ended",
+                       "syntax_task_syntax_valid", "syntax_task_cut_by_length", "syntax_task_syntax_valid_ended",
+                       "line_edit_similarity")
 
 
 def _vocabulary(found: dict) -> list[dict]:
@@ -436,18 +438,21 @@ def _vocabulary_lines(rows: list[dict], noise: dict) -> list[str]:
     def within(r: dict) -> bool:
         return half is None or r["margin_to_next"] <= half
 
-    body = []
-    for r in rows:
-        for n in VOCABULARY_SIZES:
-            m = r["measured"][str(n)]
-            body.append([r["size"], r["variant"], str(n), *(["–"] * 7 if m is None else [
-                f"{m['parameters_total']:,}", f"{m['tokens'] / 1e6:.1f}M", fixed(r["test_bpb"][str(n)]),
-                fixed(m["bytes_per_token"], 3), *(fixed(m[key], 3) for key in VOCABULARY_MEASURES)])])
     header = ["size", "variant", "ids", "N total", "tokens trained", "test bpb", "bytes per token",
               *(MEASURE[key].name for key in VOCABULARY_MEASURES)]
+
+    def cells(m: dict | None, bpb: float | None) -> list[str]:
+        if m is None:
+            return ["–"] * (len(header) - 3)
+        return [f"{m['parameters_total']:,}", f"{m['tokens'] / 1e6:.1f}M", fixed(bpb), fixed(m["bytes_per_token"], 3),
+                *(fixed(m[key], MEASURE[key].digits) for key in VOCABULARY_MEASURES)]
+    body = [[r["size"], r["variant"], str(n), *cells(r["measured"][str(n)], r["test_bpb"][str(n)])]
+            for r in rows for n in VOCABULARY_SIZES]
     lines = [*markdown_table(header, body),
              "Same FLOPs for every vocabulary: a larger one spends more of them in its embedding and output layer, "
-             f"so it trains on fewer tokens. One seed per vocabulary: a margin within the 95% seed interval of two "
+             "so it trains on fewer tokens. \"Cut by the token cap\": samples that reached the cap of new tokens "
+             "before ending their function, which then do not parse whatever the tokenizer; \"when ended\": the "
+             "validity of the rest (kept since the vocabulary runs: \"–\" for earlier points). One seed per vocabulary: a margin within the 95% seed interval of two "
              f"single runs' difference (±{fixed(half)} on test bpb) is not a difference. \"–\" where a vocabulary's "
              "point is missing.", ""]
     findings = []
