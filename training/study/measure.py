@@ -105,6 +105,7 @@ def _cut_by_length(code: dict) -> dict:
     sample cut mid-block does not parse whatever the tokenizer, so a difference in validity may
     be one in how often a model ends its function."""
     ended = code["ended_on_their_own"]
+    rates = {key: ended[rate] if ended["samples"] else None
+             for key, rate in (("syntax_valid", "compile_rate"), ("indentation_error_rate", "indentation_error_rate"))}
     return {"cut_by_length_rate": code["cut_by_length_rate"],
-            "ended_on_their_own": {"samples": ended["samples"], "syntax_valid": ended["compile_rate"],
-                                   "indentation_error_rate": ended["indentation_error_rate"]}}
+            "ended_on_their_own": {"samples": ended["samples"], **rates}}

@@ -452,9 +452,9 @@ def _vocabulary_lines(rows: list[dict], noise: dict) -> list[str]:
              "Same FLOPs for every vocabulary: a larger one spends more of them in its embedding and output layer, "
              "so it trains on fewer tokens. \"Cut by the token cap\": samples that reached the cap of new tokens "
              "before ending their function, which then do not parse whatever the tokenizer; \"when ended\": the "
-             "validity of the rest (kept since the vocabulary runs: \"–\" for earlier points). One seed per vocabulary: a margin within the 95% seed interval of two "
-             f"single runs' difference (±{fixed(half)} on test bpb) is not a difference. \"–\" where a vocabulary's "
-             "point is missing.", ""]
+             "validity of the rest (kept since the vocabulary runs: \"–\" for earlier points). One seed per "
+             f"vocabulary: a margin within the 95% seed interval of two single runs' difference (±{fixed(half)} on "
+             "test bpb) is not a difference. \"–\" where a vocabulary's point is missing.", ""]
     findings = []
     for r in rows:
         if r["best"] is not None:
