@@ -254,6 +254,18 @@ def test_vocabulary_table_names_the_best_vocabulary():
     assert "- indent: best 8192 ids at s332k, 8192 at s2_66m: the best vocabulary does not grow" in vocabulary
 
 
+def test_vocabularies_trained_in_different_precisions_are_flagged():
+    experiments = study_points()
+    for name, points in experiments.items():
+        for p in points:
+            p["precision"] = "fp32" if name == "vocabulary" else "bf16"
+    vocabulary = section(tr.tokenizer_study(experiments), experiments).split("### Vocabulary")[1]
+    assert "| s332k | bpe | 8192 | 725,664 | 34.5M | fp32 |" in vocabulary
+    assert vocabulary.count("Trained in different precisions (bf16 at 4096; fp32 at 8192, 16384)") == 4
+    experiments["vocabulary"] = [dict(p, precision="bf16") for p in experiments["vocabulary"]]
+    assert "different precisions" not in section(tr.tokenizer_study(experiments), experiments)
+
+
 def test_a_vocabulary_margin_within_the_seed_noise_decides_nothing():
     experiments = study_points(seed_shift=0.05)  # a run's sd ~0.04: the 0.01 margins are noise
     vocabulary = section(tr.tokenizer_study(experiments), experiments).split("### Vocabulary")[1]

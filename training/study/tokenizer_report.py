@@ -288,7 +288,7 @@ def _vocabulary(found: dict) -> list[dict]:
             complete = len(ranked) == len(VOCABULARY_SIZES)
             measured = {str(n): None if p is None else {
                 "parameters_total": p["parameters"]["total"], "tokens": p["tokens"],
-                "bytes_per_token": _bytes_per_token(p),
+                "precision": p.get("precision"), "bytes_per_token": _bytes_per_token(p),
                 **{key: measure_value(p, MEASURE[key]) for key in VOCABULARY_MEASURES}} for n, p in points.items()}
             rows.append({"size": size, "variant": variant, "test_bpb": bpb, "measured": measured,
                          "best": ranked[0][1] if complete else None,
@@ -438,14 +438,14 @@ def _vocabulary_lines(rows: list[dict], noise: dict) -> list[str]:
     def within(r: dict) -> bool:
         return half is None or r["margin_to_next"] <= half
 
-    header = ["size", "variant", "ids", "N total", "tokens trained", "test bpb", "bytes per token",
+    header = ["size", "variant", "ids", "N total", "tokens trained", "precision", "test bpb", "bytes per token",
               *(MEASURE[key].name for key in VOCABULARY_MEASURES)]
 
     def cells(m: dict | None, bpb: float | None) -> list[str]:
         if m is None:
             return ["–"] * (len(header) - 3)
-        return [f"{m['parameters_total']:,}", f"{m['tokens'] / 1e6:.1f}M", fixed(bpb), fixed(m["bytes_per_token"], 3),
-                *(fixed(m[key], MEASURE[key].digits) for key in VOCABULARY_MEASURES)]
+        return [f"{m['parameters_total']:,}", f"{m['tokens'] / 1e6:.1f}M", m["precision"] or "–", fixed(bpb),
+                fixed(m["bytes_per_token"], 3), *(fixed(m[key], MEASURE[key].digits) for key in VOCABULARY_MEASURES)]
     body = [[r["size"], r["variant"], str(n), *cells(r["measured"][str(n)], r["test_bpb"][str(n)])]
             for r in rows for n in VOCABULARY_SIZES]
     lines = [*markdown_table(header, body),
@@ -460,7 +460,8 @@ def _vocabulary_lines(rows: list[dict], noise: dict) -> list[str]:
         if r["best"] is not None:
             findings.append(f"- {r['variant']} at {r['size']}: least test bpb at {r['best']} ids, by "
                             f"{fixed(r['margin_to_next'])} over the next"
-                            + (", within the seed noise." if within(r) else ", beyond the seed noise."))
+                            + (", within the seed noise." if within(r) else ", beyond the seed noise.")
+                            + _mixed_precision(r))
     for variant in VOCABULARY_VARIANTS:
         small, large = (next(r for r in rows if r["size"] == s and r["variant"] == variant) for s in SIZES)
         if small["best"] is None or large["best"] is None:
@@ -474,6 +475,19 @@ def _vocabulary_lines(rows: list[dict], noise: dict) -> list[str]:
         findings.append(f"- {variant}: best {small['best']} ids at {small['size']}, {large['best']} at "
                         f"{large['size']}: {verdict}.")
     return lines + findings + ([""] if findings else [])
+
+
+def _mixed_precision(row: dict) -> str:
+    """A warning where a row's vocabularies trained in different precisions ("auto" resolves
+    to bf16 only on a CPU with native bf16), else ''."""
+    by_precision: dict[str, list[str]] = {}
+    for n, m in row["measured"].items():
+        by_precision.setdefault(m["precision"] or "unknown", []).append(n)
+    if len(by_precision) < 2:
+        return ""
+    return (" Trained in different precisions (" + "; ".join(f"{k} at {', '.join(v)}" for k, v in by_precision.items())
+            + "): bf16 against fp32 is a second difference, which the `precision` experiment found within the "
+            "seed noise at one small shape.")
 
 
 def tokenizer_section(study: dict, experiments: dict[str, list[dict]], figures: list[str],
