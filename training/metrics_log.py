@@ -63,8 +63,8 @@ class MetricsLog:
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
-    """The records of a metrics file, without a last line cut short by a kill (a resumed run
-    writes that step again)."""
+    """The records of a metrics file, skipping lines that do not parse (a kill leaves at most
+    the last one cut short, and a resumed run writes that step again)."""
     records = []
     for line in Path(path).read_text().splitlines():
         try:

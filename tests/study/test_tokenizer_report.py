@@ -53,7 +53,8 @@ def tokenizer_point(experiment: str, size: str, variant: str, budget: str, *, se
         p["eval"]["sampled"] = {
             "humaneval": {"pass@1": 0.01, "pass@1_ci95": [0.0, 0.03], "syntax_valid": valid,
                           "indentation_error_rate": 1 - valid, "error_categories": {"syntax_error": 1 - valid},
-                          "cut_by_length_rate": 0.4, "ended_on_their_own": {"syntax_valid": min(1.0, valid + 0.1)}},
+                          "cut_by_length_rate": 0.4, "ended_on_their_own": {
+                              "samples": 12, "syntax_valid": min(1.0, valid + 0.1), "indentation_error_rate": 0.0}},
             "lines": {"exact_match": LINE_EXACT_MATCH[variant], "edit_similarity": 0.5},
             "syntax": {"syntax_valid": valid, "indentation_error_rate": 1 - valid},
         }
@@ -82,6 +83,10 @@ def entry(study: dict, measure: str, size: str) -> dict:
 
 def section(study: dict, experiments: dict) -> str:
     return "\n".join(tr.tokenizer_section(study, experiments, []))
+
+
+def vocabulary_section(experiments: dict) -> str:
+    return section(tr.tokenizer_study(experiments), experiments).split("### Vocabulary")[1]
 
 
 def test_paired_bootstrap_contains_the_true_difference_and_excludes_zero():
@@ -250,8 +255,10 @@ def test_vocabulary_table_names_the_best_vocabulary():
     assert row["measured"]["8192"]["syntax_task_cut_by_length"] is None  # a point from before the cut was kept
     vocabulary = section(study, experiments).split("### Vocabulary")[1]
     assert "| s332k | bpe | 16384 | " in vocabulary
-    assert "- indent at s332k: least test bpb at 8192 ids, by 0.0093 over the next, beyond the seed noise." in vocabulary
-    assert "- indent: best 8192 ids at s332k, 8192 at s2_66m: the best vocabulary does not grow" in vocabulary
+    assert ("- indent at s332k: least test bpb at 8192 ids, by 0.0093 over the runner-up, beyond the seed noise."
+            in vocabulary)
+    assert ("- indent: best 8192 ids at s332k, 8192 at s2_66m: the same at both sizes: the best vocabulary does "
+            "not grow with the model") in vocabulary
 
 
 def test_vocabularies_trained_in_different_precisions_are_flagged():
@@ -259,7 +266,7 @@ def test_vocabularies_trained_in_different_precisions_are_flagged():
     for name, points in experiments.items():
         for p in points:
             p["precision"] = "fp32" if name == "vocabulary" else "bf16"
-    vocabulary = section(tr.tokenizer_study(experiments), experiments).split("### Vocabulary")[1]
+    vocabulary = vocabulary_section(experiments)
     assert "| s332k | bpe | 8192 | 725,664 | 34.5M | fp32 |" in vocabulary
     assert vocabulary.count("Trained in different precisions (bf16 at 4096; fp32 at 8192, 16384)") == 4
     experiments["vocabulary"] = [dict(p, precision="bf16") for p in experiments["vocabulary"]]
@@ -268,9 +275,36 @@ def test_vocabularies_trained_in_different_precisions_are_flagged():
 
 def test_a_vocabulary_margin_within_the_seed_noise_decides_nothing():
     experiments = study_points(seed_shift=0.05)  # a run's sd ~0.04: the 0.01 margins are noise
-    vocabulary = section(tr.tokenizer_study(experiments), experiments).split("### Vocabulary")[1]
-    assert "- indent at s332k: least test bpb at 8192 ids, by 0.0093 over the next, within the seed noise." in vocabulary
-    assert "one seed per vocabulary cannot say whether the best vocabulary grows with the model" in vocabulary
+    vocabulary = vocabulary_section(experiments)
+    assert ("- indent at s332k: least test bpb at 8192 ids, by 0.0093 over the runner-up, within the seed noise."
+            in vocabulary)
+    assert "8192 at s2_66m: the same at both sizes, but not beyond the seed noise: no evidence either way" in vocabulary
+
+
+@pytest.mark.parametrize("size, change", [("s2_66m", "grows with the model, as Tao et al. 2024 predict"),
+                                          ("s332k", "shrinks with the model, against Tao et al. 2024's prediction")])
+def test_the_best_vocabulary_changing_with_the_model_beyond_the_noise(size, change):
+    experiments = study_points()
+    for p in experiments["vocabulary"]:
+        if p["labels"]["size"] == size and p["labels"]["vocabulary"].endswith("-16384"):
+            p["eval"]["test_bpb"]["value"] -= 0.05  # 16384 ids now best at this size, by ~0.04
+    best = {"s332k": 8192, "s2_66m": 8192, size: 16384}
+    assert f"- indent: best {best['s332k']} ids at s332k, {best['s2_66m']} at s2_66m: the best vocabulary {change}" \
+        in vocabulary_section(experiments)
+    for p in experiments["vocabulary"]:  # now 16384 is ahead by less than the seed interval (±0.0072)
+        if p["labels"]["size"] == size and p["labels"]["vocabulary"].endswith("-16384"):
+            p["eval"]["test_bpb"]["value"] += 0.034
+    assert (f"- indent: best {best['s332k']} ids at s332k, {best['s2_66m']} at s2_66m: one seed per vocabulary "
+            "cannot say whether the best vocabulary changes with the model") in vocabulary_section(experiments)
+
+
+def test_without_seed_noise_no_vocabulary_margin_is_judged():
+    experiments = study_points()
+    experiments["tokenizer_seeds"] = []
+    vocabulary = vocabulary_section(experiments)
+    assert "no seed noise is measured yet, so no margin can be judged" in vocabulary and "±" not in vocabulary
+    assert "by 0.0093 over the runner-up, seed noise not yet measured." in vocabulary
+    assert "the same at both sizes, but not beyond the seed noise" in vocabulary
 
 
 def test_the_constants_are_the_plans(monkeypatch):

@@ -12,6 +12,7 @@ from pycodesmall.training import train as train_module
 from pycodesmall.training.study import cli as study_cli
 from pycodesmall.training.study.plan import load_plan
 from pycodesmall.training.study.points import experiment_points
+from pycodesmall.training.study import runner
 from pycodesmall.training.study.runner import families, point_path, run_plan
 from pycodesmall.training.train import train as real_train
 
@@ -134,6 +135,22 @@ def test_runs_every_point_then_skips_them(plan):
     again = CountingTrain()
     assert run_plan(plan, train=again, echo=lambda line: None) == []
     assert again.calls == []
+
+
+def test_a_validation_curve_is_the_main_runs_to_the_branch_step_then_the_branchs(plan):
+    [family] = families(plan, plan.experiments["sweep"], lambda e, axis, labels: 3e-3)
+    short, long = family.points  # a branch at step 8 of 10, and the main run itself (20 steps)
+
+    def write(run_dir, records, tail=""):
+        run_dir.mkdir(parents=True)
+        (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records) + tail)
+    write(family.main.run_dir, [{"event": "start"}, {"step": 5, "loss": 4.0}, {"step": 5, "val_bpb_approx": 3.0},
+                                {"step": 8, "val_bpb_approx": 2.5}, {"event": "pause", "step": 8},
+                                {"step": 10, "val_bpb_approx": 2.2}, {"step": 15, "val_bpb_approx": float("nan")},
+                                {"step": 20, "val_bpb_approx": 1.9}], tail='{"step": 2')  # cut by a kill
+    write(short.run_dir, [{"event": "start"}, {"step": 8, "val_bpb_approx": 9.9}, {"step": 10, "val_bpb_approx": 2.0}])
+    assert runner._validation_curve(family, short) == [[5, 3.0], [8, 2.5], [10, 2.0]]
+    assert runner._validation_curve(family, long) == [[5, 3.0], [8, 2.5], [10, 2.2], [20, 1.9]]  # no NaN
 
 
 def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_one(plan, tmp_path, monkeypatch,

@@ -39,7 +39,8 @@ MEASURES = (
     Measure("line_edit_similarity", "line edit similarity", ("sampled", "lines", "edit_similarity"), False, 3),
 )
 # Kept since the vocabulary runs: how often the token cap cut a sample, and the validity of the
-# samples that ended on their own. Not among MEASURES, which every point has.
+# samples that ended on their own. Out of MEASURES, over which the tokenizer verdict and its seed
+# noise run: the earlier points lack them.
 CUT_MEASURES = (
     Measure("humaneval_cut_by_length", "cut by the token cap (HumanEval samples)",
             ("sampled", "humaneval", "cut_by_length_rate"), True, 3),

@@ -35,6 +35,7 @@ from pycodesmall.training.metrics_log import read_records
 from pycodesmall.training.provenance import dict_hash, git_commit, hardware
 from pycodesmall.training.study.flops import (FlopsPerToken, ParameterCount, count_parameters,
                                               training_flops_per_token)
+from pycodesmall.training.study.measures import value
 from pycodesmall.training.study.plan import Experiment, Plan
 from pycodesmall.training.study.points import SCHEMA_VERSION, experiment_points, write_point
 from pycodesmall.training.train import DivergedError
@@ -394,14 +395,15 @@ def _point_record(family: Family, point: Point, trained: bool = True) -> dict:
         "flops_per_token": family.flops_per_token.to_dict(), "flops": tokens * family.flops_per_token.total,
         "precision": run.get("precision"), "wall_time_s": wall,
         "val_bpb_approx": run.get("val_bpb_approx"),
-        "val_curve": _validation_curve(family, point) if trained else [],
+        "val_curve": _validation_curve(family, point),
     }
 
 
 def _validation_curve(family: Family, point: Point) -> list[list[float]]:
-    """[step, approximate validation bpb] of every evaluation on the way to `point`: a branch's
-    own after the main run's up to its branch step. Kept with the point because the run
-    directories are not: whether two seeds differ by a plateau left late shows only here."""
+    """[step, approximate validation bpb] of every finite evaluation on the way to `point` (a
+    diverged one's too): a branch's own after the main run's up to its branch step. Kept with
+    the point because the run directories are not: whether two seeds differ by a plateau left
+    late shows only here."""
     def evaluations(run_dir: Path) -> list[dict]:
         path = run_dir / "metrics.jsonl"
         return [r for r in read_records(path) if "val_bpb_approx" in r] if path.exists() else []
@@ -410,4 +412,4 @@ def _validation_curve(family: Family, point: Point) -> list[list[float]]:
     else:
         records = ([r for r in evaluations(family.main.run_dir) if r["step"] <= point.branch_step]
                    + [r for r in evaluations(point.run_dir) if r["step"] > point.branch_step])
-    return [[r["step"], r["val_bpb_approx"]] for r in records]
+    return [[r["step"], r["val_bpb_approx"]] for r in records if value(r["val_bpb_approx"]) is not None]

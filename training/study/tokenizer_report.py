@@ -430,14 +430,10 @@ def _seed_table(seed_noise: dict) -> list[str]:
 
 
 def _vocabulary_lines(rows: list[dict], noise: dict) -> list[str]:
-    """The vocabulary table, each vocabulary's best and whether it grows with the model (Tao et
-    al. 2024 predict it does). One seed per vocabulary, so a margin is judged against the seed
-    interval of a difference of two single runs."""
+    """The vocabulary table, each row's best vocabulary, and whether the best grows with the
+    model (Tao et al. 2024 predict it does). One seed per vocabulary, so a margin is judged
+    against the seed interval of a difference of two single runs."""
     half = None if noise["sd"] is None else seed_half_width(noise, 1, 1)
-
-    def within(r: dict) -> bool:
-        return half is None or r["margin_to_next"] <= half
-
     header = ["size", "variant", "ids", "N total", "tokens trained", "precision", "test bpb", "bytes per token",
               *(MEASURE[key].name for key in VOCABULARY_MEASURES)]
 
@@ -448,33 +444,46 @@ def _vocabulary_lines(rows: list[dict], noise: dict) -> list[str]:
                 fixed(m["bytes_per_token"], 3), *(fixed(m[key], MEASURE[key].digits) for key in VOCABULARY_MEASURES)]
     body = [[r["size"], r["variant"], str(n), *cells(r["measured"][str(n)], r["test_bpb"][str(n)])]
             for r in rows for n in VOCABULARY_SIZES]
+    noise_rule = ("no seed noise is measured yet, so no margin can be judged" if half is None else
+                  f"a margin within the 95% seed interval of two single runs' difference (±{fixed(half)} on test "
+                  "bpb) is not a difference")
     lines = [*markdown_table(header, body),
              "Same FLOPs for every vocabulary: a larger one spends more of them in its embedding and output layer, "
              "so it trains on fewer tokens. \"Cut by the token cap\": samples that reached the cap of new tokens "
              "before ending their function, which then do not parse whatever the tokenizer; \"when ended\": the "
              "validity of the rest (kept since the vocabulary runs: \"–\" for earlier points). One seed per "
-             f"vocabulary: a margin within the 95% seed interval of two single runs' difference (±{fixed(half)} on "
-             "test bpb) is not a difference. \"–\" where a vocabulary's point is missing.", ""]
-    findings = []
-    for r in rows:
-        if r["best"] is not None:
-            findings.append(f"- {r['variant']} at {r['size']}: least test bpb at {r['best']} ids, by "
-                            f"{fixed(r['margin_to_next'])} over the next"
-                            + (", within the seed noise." if within(r) else ", beyond the seed noise.")
-                            + _mixed_precision(r))
+             f"vocabulary: {noise_rule}. \"–\" where a vocabulary's point is missing.", ""]
+    findings = [f"- {r['variant']} at {r['size']}: least test bpb at {r['best']} ids, by "
+                f"{fixed(r['margin_to_next'])} over the runner-up{_judged(r['margin_to_next'], half)}."
+                + _mixed_precision(r) for r in rows if r["best"] is not None]
     for variant in VOCABULARY_VARIANTS:
         small, large = (next(r for r in rows if r["size"] == s and r["variant"] == variant) for s in SIZES)
-        if small["best"] is None or large["best"] is None:
-            continue
-        if within(small) or within(large):
-            verdict = "one seed per vocabulary cannot say whether the best vocabulary grows with the model"
-        elif large["best"] > small["best"]:
-            verdict = "the best vocabulary grows with the model, as Tao et al. 2024 predict"
-        else:
-            verdict = "the best vocabulary does not grow with the model, against Tao et al. 2024's prediction"
-        findings.append(f"- {variant}: best {small['best']} ids at {small['size']}, {large['best']} at "
-                        f"{large['size']}: {verdict}.")
+        if small["best"] is not None and large["best"] is not None:
+            findings.append(f"- {variant}: best {small['best']} ids at {small['size']}, {large['best']} at "
+                            f"{large['size']}: {_growth(small, large, half)}.")
     return lines + findings + ([""] if findings else [])
+
+
+def _judged(margin: float, half: float | None) -> str:
+    if half is None:
+        return ", seed noise not yet measured"
+    return ", within the seed noise" if margin <= half else ", beyond the seed noise"
+
+
+def _growth(small: dict, large: dict, half: float | None) -> str:
+    """Whether the best vocabulary grows from the small model to the large one: a change counts
+    where each size prefers its own best over the other's by more than the seed interval."""
+    if large["best"] == small["best"]:
+        if half is not None and min(small["margin_to_next"], large["margin_to_next"]) > half:
+            return "the same at both sizes: the best vocabulary does not grow with the model, against Tao et al. 2024"
+        return "the same at both sizes, but not beyond the seed noise: no evidence either way"
+    gaps = (small["test_bpb"][str(large["best"])] - small["test_bpb"][str(small["best"])],
+            large["test_bpb"][str(small["best"])] - large["test_bpb"][str(large["best"])])
+    if half is None or min(gaps) <= half:
+        return "one seed per vocabulary cannot say whether the best vocabulary changes with the model"
+    if large["best"] > small["best"]:
+        return "the best vocabulary grows with the model, as Tao et al. 2024 predict"
+    return "the best vocabulary shrinks with the model, against Tao et al. 2024's prediction"
 
 
 def _mixed_precision(row: dict) -> str:
@@ -482,12 +491,13 @@ def _mixed_precision(row: dict) -> str:
     to bf16 only on a CPU with native bf16), else ''."""
     by_precision: dict[str, list[str]] = {}
     for n, m in row["measured"].items():
-        by_precision.setdefault(m["precision"] or "unknown", []).append(n)
+        if m is not None:
+            by_precision.setdefault(m["precision"] or "unknown", []).append(n)
     if len(by_precision) < 2:
         return ""
     return (" Trained in different precisions (" + "; ".join(f"{k} at {', '.join(v)}" for k, v in by_precision.items())
-            + "): bf16 against fp32 is a second difference, which the `precision` experiment found within the "
-            "seed noise at one small shape.")
+            + "): a second difference beside the vocabulary; the `precision` experiment found bf16 against fp32 "
+            "within the seed noise at one small shape.")
 
 
 def tokenizer_section(study: dict, experiments: dict[str, list[dict]], figures: list[str],
