@@ -61,7 +61,26 @@ def test_measure_code_records_everything_for_valid_code_and_only_status_otherwis
     assert measures["compile"] == "valid"
     assert measures["unresolved_imports"] == ["nope_xyz"]
     assert measures["idioms"]["comprehensions"] == 1
-    assert measure_code("def f(:\n") == {"compile": "syntax_error", "lines": 1}
+    assert measure_code("def f(:\n") == {"compile": "syntax_error", "lines": 1, "compile_error": "invalid syntax"}
+
+
+def test_compiler_messages_drop_the_line_they_name_so_one_mistake_is_one_kind():
+    assert measure_code("s = \"\"\"abc\n")["compile_error"] == "unterminated triple-quoted string literal"
+    assert measure_code("if x:\npass\n")["compile_error"] == (
+        "expected an indented block after 'if' statement on line N")
+    assert measure_code("x = 1\0")["compile_error"] == "source code string cannot contain null bytes"
+    assert measure_code("x = (1,\n")["compile_error"] == measure_code("y = 2\n\nx = (1,\n")["compile_error"]
+
+
+def test_the_commonest_compiler_messages_are_rates_over_all_samples_and_the_rest_is_pooled(monkeypatch):
+    from pycodesmall.training.evaluation.tasks import functional
+    monkeypatch.setattr(functional, "COMMONEST_MESSAGES", 2)
+    sources = ["x = (1,\n", "y = 2\nx = [1,\n", "z = (\n", "def f(:\n", "if x:\npass\n", "x = 1\n"]
+    summary = functional.summarise_code([measure_code(source) for source in sources], [True] * 3 + [False] * 3)
+    assert summary["compile_errors"] == pytest.approx(
+        {"'(' was never closed": 2 / 6, "'[' was never closed": 1 / 6, "(other messages)": 2 / 6})
+    assert summary["ended_on_their_own"]["compile_errors"] == pytest.approx(
+        {"invalid syntax": 1 / 3, "expected an indented block after 'if' statement on line N": 1 / 3})
 
 
 def test_syntax_rates_of_samples_cut_at_the_token_cap_are_also_given_without_them():

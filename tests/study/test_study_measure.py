@@ -60,6 +60,8 @@ def test_sampled_measures_say_how_many_samples_the_token_cap_cut(indent_tokenize
         assert 0 <= task["syntax_valid"] <= 1
         assert ended["samples"] == round(samples * (1 - cut))
         assert cut > 0.5  # 8 new tokens of a random model: most samples run into the cap
+        # the compiler's messages account for every sample that does not compile
+        assert sum(task["compile_errors"].values()) == pytest.approx(1 - task["syntax_valid"])
         if ended["samples"]:
             assert 0 <= ended["syntax_valid"] <= 1 and 0 <= ended["indentation_error_rate"] <= 1
         else:  # no rate over no samples

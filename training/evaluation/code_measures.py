@@ -1,6 +1,7 @@
 """Python-specific measures of generated code that need no execution.
 
-Whether it compiles (and if not, whether indentation was the reason), which idioms it
+Whether it compiles (and if not, whether indentation was the reason and what the compiler
+said), which idioms it
 uses (counted from the AST), how many PEP 8 violations it has per line (pycodestyle),
 and whether each imported top-level module can be found. Import resolution is static,
 with `importlib.util.find_spec` in the evaluating interpreter: for a top-level name it
@@ -12,9 +13,10 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.util
+import re
 import warnings
 
-__all__ = ["compile_status", "idiom_counts", "pep8_violations", "imported_modules",
+__all__ = ["compile_status", "compile_error_message", "idiom_counts", "pep8_violations", "imported_modules",
            "module_resolves", "measure_code", "IDIOMS"]
 
 IDIOMS = ("comprehensions", "generator_expressions", "decorators", "context_managers",
@@ -23,17 +25,32 @@ IDIOMS = ("comprehensions", "generator_expressions", "decorators", "context_mana
 
 def compile_status(source: str) -> str:
     """"valid", "tab_error", "indentation_error" or "syntax_error", as `compile` sees it."""
+    return _status(_compile_error(source))
+
+
+def _compile_error(source: str) -> SyntaxError | ValueError | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. SyntaxWarning for invalid escapes
             compile(source, "<sample>", "exec", dont_inherit=True)
-    except TabError:
+    except (SyntaxError, ValueError) as error:  # ValueError: null bytes in the source
+        return error
+    return None
+
+
+def _status(error: SyntaxError | ValueError | None) -> str:
+    if error is None:
+        return "valid"
+    if isinstance(error, TabError):
         return "tab_error"
-    except IndentationError:
-        return "indentation_error"
-    except (SyntaxError, ValueError):  # ValueError: null bytes in the source
-        return "syntax_error"
-    return "valid"
+    return "indentation_error" if isinstance(error, IndentationError) else "syntax_error"
+
+
+def compile_error_message(error: SyntaxError | ValueError) -> str:
+    """The compiler's message without the line it names, so that one mistake counts as one
+    kind across samples ("'(' was never closed", "expected ':'")."""
+    message = error.msg if isinstance(error, SyntaxError) else str(error)
+    return re.sub(r"\bline \d+", "line N", re.sub(r" \(detected at line \d+\)", "", message))
 
 
 def _parse(source: str) -> ast.Module | None:
@@ -105,10 +122,12 @@ def module_resolves(name: str) -> bool:
 
 def measure_code(source: str) -> dict:
     """All measures of one generated program, as stored with each sample."""
-    status = compile_status(source)
-    tree = _parse(source) if status == "valid" else None
+    error = _compile_error(source)
+    tree = _parse(source) if error is None else None
     lines = max(1, len(source.splitlines()))
-    measures = {"compile": status, "lines": lines}
+    measures = {"compile": _status(error), "lines": lines}
+    if error is not None:
+        measures["compile_error"] = compile_error_message(error)
     if tree is not None:
         imports = imported_modules(tree)
         measures.update(idioms=idiom_counts(tree), pep8_violations=pep8_violations(source),

@@ -9,7 +9,9 @@
   n samples at a temperature, their error categories and syntax validity, and greedy line
   completion and syntax validity on held-out functions, through `pycodesmall-train eval`'s
   own tasks (their result files stay in the run directory). The validity tasks also keep the
-  share of samples cut by the token cap and the validity of the rest.
+  share of samples cut by the token cap and the validity of the rest, and the commonest
+  compiler messages of the samples that do not compile (what a tokenizer's invalid code gets
+  wrong).
 
 Scoring runs in fp32 whatever the run trained in, so every point is measured alike.
 """
@@ -91,12 +93,14 @@ def _sampled(model, sampled, test_split: str, benchmarks: str | None, eval_dir: 
                       "error_categories": humaneval["categories"],
                       "syntax_valid": humaneval["code"]["compile_rate"],
                       "indentation_error_rate": humaneval["code"]["indentation_error_rate"],
+                      "compile_errors": humaneval["code"]["compile_errors"],
                       **_cut_by_length(humaneval["code"]),
                       "defines_entry_point_rate": humaneval.get("defines_entry_point_rate")},
         "lines": {"lines": lines["lines"], "exact_match": lines["exact_match"],
                   "edit_similarity": lines["edit_similarity"]},
         "syntax": {"functions": syntax["functions"], "syntax_valid": syntax["compile_rate"],
-                   "indentation_error_rate": syntax["indentation_error_rate"], **_cut_by_length(syntax)},
+                   "indentation_error_rate": syntax["indentation_error_rate"],
+                   "compile_errors": syntax["compile_errors"], **_cut_by_length(syntax)},
     }
 
 

@@ -19,6 +19,8 @@ from pycodesmall.training.evaluation.sandbox import Checks, Outcome, SandboxLimi
 
 __all__ = ["Problem", "evaluate_functional", "score_functional", "summarise_code"]
 
+COMMONEST_MESSAGES = 8  # compiler messages kept by name in a summary
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -72,7 +74,8 @@ def evaluate_functional(name: str, problems: list[Problem], generate: Generate,
 
 def summarise_code(measures: list[dict], cut_by_length: list[bool] | None = None) -> dict:
     """Aggregates of `measure_code` results: rates over all samples, the rest over the
-    samples that compile. With `cut_by_length` (one flag per sample: generation stopped at
+    samples that compile; "compile_errors" are the commonest compiler messages, each as a
+    rate over all samples. With `cut_by_length` (one flag per sample: generation stopped at
     its token cap), also the syntax rates of the samples that ended on their own under
     "ended_on_their_own": a completion cut mid-block is an IndentationError or SyntaxError
     of the cap, not of the model's Python."""
@@ -88,6 +91,7 @@ def summarise_code(measures: list[dict], cut_by_length: list[bool] | None = None
         "indentation_error_rate": (statuses["indentation_error"] + statuses["tab_error"]) / total
         if total else 0.0,
         "tab_error_rate": statuses["tab_error"] / total if total else 0.0,
+        "compile_errors": _commonest_messages(measures),
         "imports": len(imports),
         "import_resolution_rate": 1.0 - len(unresolved) / len(imports) if imports else None,
         "unresolved_imports": sorted(set(unresolved)),
@@ -100,8 +104,20 @@ def summarise_code(measures: list[dict], cut_by_length: list[bool] | None = None
         ended = summarise_code([m for m, cut in zip(measures, cut_by_length) if not cut])
         summary["cut_by_length_rate"] = sum(cut_by_length) / total if total else 0.0
         summary["ended_on_their_own"] = {key: ended[key] for key in (
-            "samples", "compile_rate", "indentation_error_rate", "tab_error_rate")}
+            "samples", "compile_rate", "indentation_error_rate", "tab_error_rate", "compile_errors")}
     return summary
+
+
+
+def _commonest_messages(measures: list[dict]) -> dict[str, float]:
+    """The COMMONEST_MESSAGES most frequent compiler messages and "(other messages)" for the
+    rest, as rates over all samples (results from before messages were kept have none)."""
+    counts = Counter(m["compile_error"] for m in measures if "compile_error" in m)
+    rates = {message: count / len(measures) for message, count in counts.most_common(COMMONEST_MESSAGES)}
+    rest = sum(counts.values()) - sum(count for _, count in counts.most_common(COMMONEST_MESSAGES))
+    if rest:
+        rates["(other messages)"] = rest / len(measures)
+    return rates
 
 
 def score_functional(name: str, problems: list[Problem], completions: list[list[Sample]],

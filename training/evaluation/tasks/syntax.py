@@ -108,7 +108,7 @@ def evaluate(config, generate: Generate, scorer=None) -> TaskResult:
                              [sample["finish_reason"] == "length" for sample in samples])
     summary = {"functions": sum(s["functions"] for s in sources.values()),
                **{key: overall[key] for key in ("samples", "compile_rate", "indentation_error_rate",
-                                                "tab_error_rate", "cut_by_length_rate",
-                                                "ended_on_their_own")},
+                                                "tab_error_rate", "compile_errors",
+                                                "cut_by_length_rate", "ended_on_their_own")},
                "sources": sources}
     return TaskResult("syntax", summary, samples)
