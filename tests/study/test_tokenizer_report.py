@@ -298,6 +298,23 @@ def test_the_best_vocabulary_changing_with_the_model_beyond_the_noise(size, chan
             "cannot say whether the best vocabulary changes with the model") in vocabulary_section(experiments)
 
 
+def test_the_compiler_messages_of_the_vocabulary_points_that_kept_them_are_tabled():
+    experiments = study_points()
+    messages = {"bpe": {"'(' was never closed": 0.3, "(other messages)": 0.1},
+                "indent": {"invalid syntax": 0.1, "'(' was never closed": 0.05}}
+    for p in experiments["vocabulary"]:
+        if p["final"] and p["labels"]["size"] == "s332k" and p["labels"]["vocabulary"].endswith("-8192"):
+            p["eval"]["sampled"]["humaneval"]["compile_errors"] = messages[p["tokenizer"]["variant"]]
+    vocabulary = vocabulary_section(experiments)
+    assert "Why HumanEval samples do not compile" in vocabulary
+    assert "the syntax task's completions do not compile" not in vocabulary  # no point kept them there
+    table = vocabulary.split("Why HumanEval samples do not compile")[1]
+    assert "| message | s332k bpe-8192 | s332k indent-8192 |" in table
+    # the commonest first, the pooled rest last, 0.0% where a point did not name the message
+    assert table.index("was never closed` | 30.0% | 5.0% |") < table.index("`invalid syntax` | 0.0% | 10.0% |") \
+        < table.index("`(other messages)` | 10.0% | 0.0% |")
+
+
 def test_without_seed_noise_no_vocabulary_margin_is_judged():
     experiments = study_points()
     experiments["tokenizer_seeds"] = []

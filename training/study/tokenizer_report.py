@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from pycodesmall.training.evaluation.tasks.functional import COMMONEST_MESSAGES, OTHER_MESSAGES
 from pycodesmall.training.study.fits import Estimate
 from pycodesmall.training.study.measures import MEASURE, MEASURES, Measure, measure_value, value
 from pycodesmall.training.study.report_parts import (
@@ -271,6 +272,8 @@ VOCABULARY_MEASURES = ("humaneval_syntax_valid", "humaneval_cut_by_length", "hum
                        "syntax_task_syntax_valid", "syntax_task_cut_by_length", "syntax_task_syntax_valid_ended",
                        "line_edit_similarity")
 
+COMPILE_ERROR_TASKS = {"humaneval": "HumanEval samples", "syntax": "the syntax task's completions"}
+
 
 def _vocabulary(found: dict) -> list[dict]:
     """Per size and variant, each vocabulary's point at the largest budget (4096: the
@@ -289,6 +292,8 @@ def _vocabulary(found: dict) -> list[dict]:
             measured = {str(n): None if p is None else {
                 "parameters_total": p["parameters"]["total"], "tokens": p["tokens"],
                 "precision": p.get("precision"), "bytes_per_token": _bytes_per_token(p),
+                "compile_errors": {task: p["eval"].get("sampled", {}).get(task, {}).get("compile_errors")
+                                   for task in COMPILE_ERROR_TASKS},
                 **{key: measure_value(p, MEASURE[key]) for key in VOCABULARY_MEASURES}} for n, p in points.items()}
             rows.append({"size": size, "variant": variant, "test_bpb": bpb, "measured": measured,
                          "best": ranked[0][1] if complete else None,
@@ -461,7 +466,27 @@ def _vocabulary_lines(rows: list[dict], noise: dict) -> list[str]:
         if small["best"] is not None and large["best"] is not None:
             findings.append(f"- {variant}: best {small['best']} ids at {small['size']}, {large['best']} at "
                             f"{large['size']}: {_growth(small, large, half)}.")
-    return lines + findings + ([""] if findings else [])
+    return lines + findings + ([""] if findings else []) + _compile_error_lines(rows)
+
+
+def _compile_error_lines(rows: list[dict]) -> list[str]:
+    """Per task, the compiler's commonest messages for the vocabulary points that kept them
+    (one column a point): where one tokenizer's samples fail and another's do not."""
+    lines = []
+    for task, title in COMPILE_ERROR_TASKS.items():
+        columns = {f"{r['size']} {r['variant']}-{n}": errors for r in rows for n in VOCABULARY_SIZES
+                   if (m := r["measured"][str(n)]) is not None and (errors := m["compile_errors"][task]) is not None}
+        if not columns:
+            continue
+        messages = sorted({message for errors in columns.values() for message in errors},
+                          key=lambda message: (message == OTHER_MESSAGES,
+                                               -max(errors.get(message, 0.0) for errors in columns.values())))
+        body = [[f"`{message}`".replace("|", "\\|"),
+                 *(f"{100 * errors.get(message, 0.0):.1f}%" for errors in columns.values())] for message in messages]
+        lines += [f"Why {title} do not compile: the compiler's message as a share of all samples (a point keeps its "
+                  f"{COMMONEST_MESSAGES} commonest, so 0.0% can also mean rarer than those).", "",
+                  *markdown_table(["message", *columns], body), ""]
+    return lines
 
 
 def _judged(margin: float, half: float | None) -> str:

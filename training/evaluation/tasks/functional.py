@@ -20,6 +20,7 @@ from pycodesmall.training.evaluation.sandbox import Checks, Outcome, SandboxLimi
 __all__ = ["Problem", "evaluate_functional", "score_functional", "summarise_code"]
 
 COMMONEST_MESSAGES = 8  # compiler messages kept by name in a summary
+OTHER_MESSAGES = "(other messages)"
 
 
 @dataclass(frozen=True)
@@ -110,13 +111,13 @@ def summarise_code(measures: list[dict], cut_by_length: list[bool] | None = None
 
 
 def _commonest_messages(measures: list[dict]) -> dict[str, float]:
-    """The COMMONEST_MESSAGES most frequent compiler messages and "(other messages)" for the
+    """The COMMONEST_MESSAGES most frequent compiler messages and OTHER_MESSAGES for the
     rest, as rates over all samples (results from before messages were kept have none)."""
     counts = Counter(m["compile_error"] for m in measures if "compile_error" in m)
     rates = {message: count / len(measures) for message, count in counts.most_common(COMMONEST_MESSAGES)}
     rest = sum(counts.values()) - sum(count for _, count in counts.most_common(COMMONEST_MESSAGES))
     if rest:
-        rates["(other messages)"] = rest / len(measures)
+        rates[OTHER_MESSAGES] = rest / len(measures)
     return rates
 
 
