@@ -109,7 +109,6 @@ def summarise_code(measures: list[dict], cut_by_length: list[bool] | None = None
     return summary
 
 
-
 def _commonest_messages(measures: list[dict]) -> dict[str, float]:
     """The COMMONEST_MESSAGES most frequent compiler messages and OTHER_MESSAGES for the
     rest, as rates over all samples (results from before messages were kept have none)."""
