@@ -113,8 +113,9 @@ def _commonest_messages(measures: list[dict]) -> dict[str, float]:
     """The COMMONEST_MESSAGES most frequent compiler messages and OTHER_MESSAGES for the
     rest, as rates over all samples (results from before messages were kept have none)."""
     counts = Counter(m["compile_error"] for m in measures if "compile_error" in m)
-    rates = {message: count / len(measures) for message, count in counts.most_common(COMMONEST_MESSAGES)}
-    rest = sum(counts.values()) - sum(count for _, count in counts.most_common(COMMONEST_MESSAGES))
+    commonest = counts.most_common(COMMONEST_MESSAGES)
+    rates = {message: count / len(measures) for message, count in commonest}
+    rest = counts.total() - sum(count for _, count in commonest)
     if rest:
         rates[OTHER_MESSAGES] = rest / len(measures)
     return rates
