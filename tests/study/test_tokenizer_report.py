@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 from study_fixtures import point
 
 from pycodesmall.training.study import tokenizer_report as tr
@@ -383,3 +384,31 @@ def test_without_tokenizer_points_the_section_says_so(tmp_path):
     assert "## Tokenizers\n\nNo point of `tokenizers`, `tokenizer_seeds` or `vocabulary` yet" in text
     assert summary["tokenizers"]["verdict"] is None and summary["tokenizers"]["rows"] == []
     assert "## lr_sweep (1 points)" in text and not (tmp_path / "figures").exists()
+
+
+def _vocabulary_figure(study: dict, experiments: dict, tmp_path: Path, monkeypatch):
+    """The vocabulary figure `tokenizer_figures` draws, caught before it is saved."""
+    drawn = {}
+
+    def keep(fig, figures_dir, name):
+        drawn[name] = fig
+        return [f"{name}.png"]
+    monkeypatch.setattr(tr, "save_figure", keep)
+    tr.tokenizer_figures(study, experiments, tmp_path)
+    return drawn["vocabulary"]
+
+
+def test_vocabulary_figure_bars_are_one_runs_seed_interval(tmp_path, monkeypatch):
+    experiments = study_points(seed_shift=0.01)
+    study = tr.tokenizer_study(experiments)
+    noise = study["seed_noise"]["by_measure"][tr.TEST_BPB.key]
+    half = stats.t.ppf(0.975, noise["df"]) * noise["sd"]
+    for ax in _vocabulary_figure(study, experiments, tmp_path, monkeypatch).axes:
+        (bars,) = ax.containers[0].lines[2]
+        assert [top - bottom for (_, bottom), (_, top) in bars.get_segments()] == pytest.approx([2 * half] * 3)
+        assert f"±{half:.3f}" in ax.get_title()
+
+    experiments["tokenizer_seeds"] = []
+    study = tr.tokenizer_study(experiments)
+    for ax in _vocabulary_figure(study, experiments, tmp_path, monkeypatch).axes:
+        assert ax.containers[0].lines[2] == () and "bars" not in ax.get_title()

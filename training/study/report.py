@@ -680,7 +680,7 @@ def write_report(results_dir: Path, out_md: Path, *, bootstraps: int = 1000, see
         lines += ["## Size sweep", "", f"No `{SIZE_SWEEP}` point yet: nothing to fit.", ""]
 
     summary["tokenizers"] = tokenizer_report.tokenizer_study(experiments, seed=seed)
-    figures = tokenizer_report.tokenizer_figures(experiments, figures_dir)
+    figures = tokenizer_report.tokenizer_figures(summary["tokenizers"], experiments, figures_dir)
     summary["figures"] += [f"figures/{f}" for f in figures]
     tokenizer_points = [p for name in tokenizer_report.EXPERIMENTS for p in experiments.get(name, [])]
     summary["tokenizers"]["points_digest"] = digest = points_digest(tokenizer_points)

@@ -603,30 +603,36 @@ def _figure_tokenizers(found: dict, figures_dir: Path) -> list[str]:
     return save_figure(fig, figures_dir, "tokenizers")
 
 
-def _figure_vocabulary(vocabulary: list[dict], figures_dir: Path) -> list[str]:
+def _figure_vocabulary(vocabulary: list[dict], noise: dict, figures_dir: Path) -> list[str]:
+    """Loss against vocabulary size, with bars of one run's 95% seed interval where seed noise is
+    measured: every vocabulary point is a single seed, so the bars say which gaps one seed resolves."""
     plt = pyplot()
+    half = None if noise["sd"] is None else float(stats.t.ppf(0.975, noise["df"])) * noise["sd"]
     fig, axes = plt.subplots(1, len(SIZES), figsize=(11, 4.2))
     for ax, size in zip(axes, SIZES):
         for r in (r for r in vocabulary if r["size"] == size):
             known = [(n, r["test_bpb"][str(n)]) for n in VOCABULARY_SIZES if r["test_bpb"][str(n)] is not None]
             if known:
-                ax.plot(*zip(*known), "o-", color=COLOURS[r["variant"]], ms=4, lw=0.8, label=r["variant"])
+                ax.errorbar(*zip(*known), yerr=half, fmt="o-", capsize=3, color=COLOURS[r["variant"]], ms=4, lw=0.8,
+                            label=f"{r['variant']}, seed {SEEDS[0]}")
         ax.set_xscale("log", base=2)
         ax.set_xticks(VOCABULARY_SIZES, [str(n) for n in VOCABULARY_SIZES])
         ax.set_xlabel("vocabulary size (ids)")
         ax.set_ylabel("test bits per byte")
-        ax.set_title(f"{size}: loss against vocabulary, largest budget ({BUDGETS[-1]})", fontsize=9)
+        bars = "" if half is None else f"\nbars: one run's 95% seed interval (±{half:.3f})"
+        ax.set_title(f"{size}: loss against vocabulary, largest budget ({BUDGETS[-1]}){bars}", fontsize=9)
         add_legend(ax)
     return save_figure(fig, figures_dir, "vocabulary")
 
 
-def tokenizer_figures(experiments: dict[str, list[dict]], figures_dir: Path) -> list[str]:
+def tokenizer_figures(study: dict, experiments: dict[str, list[dict]], figures_dir: Path) -> list[str]:
     """tokenizers.png|pdf (loss against FLOPs per size) once a tokenizer point exists, and
-    vocabulary.png|pdf (loss against vocabulary size) once a vocabulary point does."""
+    vocabulary.png|pdf (loss against vocabulary size) once a vocabulary point does; `study` is
+    `tokenizer_study`'s result, for the vocabulary rows and the seed noise."""
     found, _, _ = _index(experiments)
     names = []
     if any(key[0] != "vocabulary" for key in found):
         names += _figure_tokenizers(found, figures_dir)
     if any(key[0] == "vocabulary" for key in found):
-        names += _figure_vocabulary(_vocabulary(found), figures_dir)
+        names += _figure_vocabulary(study["vocabulary"], study["seed_noise"]["by_measure"][TEST_BPB.key], figures_dir)
     return names
