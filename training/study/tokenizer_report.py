@@ -201,9 +201,14 @@ def _seed_standard_error(noise: dict, seeds_a: int, seeds_b: int) -> float:
     return noise["sd"] * math.sqrt(1 / seeds_a + 1 / seeds_b)
 
 
+def _t95(noise: dict) -> float:
+    """The t quantile of a two-sided 95% interval on the seed noise's degrees of freedom."""
+    return float(stats.t.ppf(0.975, noise["df"]))
+
+
 def seed_half_width(noise: dict, seeds_a: int, seeds_b: int) -> float:
     """Half the 95% seed interval of a difference of means over `seeds_a` and `seeds_b` seeds."""
-    return float(stats.t.ppf(0.975, noise["df"])) * _seed_standard_error(noise, seeds_a, seeds_b)
+    return _t95(noise) * _seed_standard_error(noise, seeds_a, seeds_b)
 
 
 def _comparison(m: Measure, a: list[dict], b: list[dict], noise: dict, seed: int) -> dict:
@@ -607,7 +612,7 @@ def _figure_vocabulary(vocabulary: list[dict], noise: dict, figures_dir: Path) -
     """Loss against vocabulary size, with bars of one run's 95% seed interval where seed noise is
     measured: every vocabulary point is a single seed, so the bars say which gaps one seed resolves."""
     plt = pyplot()
-    half = None if noise["sd"] is None else float(stats.t.ppf(0.975, noise["df"])) * noise["sd"]
+    half = None if noise["sd"] is None else _t95(noise) * noise["sd"]
     fig, axes = plt.subplots(1, len(SIZES), figsize=(11, 4.2))
     for ax, size in zip(axes, SIZES):
         for r in (r for r in vocabulary if r["size"] == size):
