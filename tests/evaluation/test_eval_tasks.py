@@ -131,8 +131,21 @@ def test_lines_task_scores_exact_match_and_edit_similarity(stdlib_corpus):
                                                   "edit_similarity")} == {
         "lines": 12, "samples": 12, "exact_match": 1.0, "edit_similarity": 1.0}
     assert perfect.summary["generation"]["prompts_cut"] == 0
+    assert perfect.summary["indentation_match"] == perfect.summary["code_edit_similarity"] == 1.0
     empty = lines.evaluate(config, answering({p.request.prompt: [""] for p in prompts}))
     assert empty.summary["exact_match"] == 0.0 and empty.summary["edit_similarity"] == 0.0
+    assert empty.summary["code_edit_similarity"] == 0.0
+    assert empty.summary["indentation_match"] == sum(p.target == p.target.lstrip() for p in prompts) / 12
+
+
+def test_line_scores_split_the_indentation_from_the_code():
+    misindented = lines.line_scores("return x", "        return x")
+    assert misindented == {"exact_match": False, "edit_similarity": pytest.approx(1 - 8 / 16),
+                           "indentation_match": False, "code_edit_similarity": 1.0}
+    wrong_code = lines.line_scores("    return y  ", "    return x\n")
+    assert wrong_code == {"exact_match": False, "edit_similarity": pytest.approx(1 - 1 / 12),
+                          "indentation_match": True, "code_edit_similarity": pytest.approx(1 - 1 / 8)}
+    assert lines.line_scores("\treturn x", "    return x")["indentation_match"] is False
 
 
 def test_levenshtein_and_edit_similarity():

@@ -56,7 +56,8 @@ def tokenizer_point(experiment: str, size: str, variant: str, budget: str, *, se
                           "indentation_error_rate": 1 - valid, "error_categories": {"syntax_error": 1 - valid},
                           "cut_by_length_rate": 0.4, "ended_on_their_own": {
                               "samples": 12, "syntax_valid": min(1.0, valid + 0.1), "indentation_error_rate": 0.0}},
-            "lines": {"exact_match": LINE_EXACT_MATCH[variant], "edit_similarity": 0.5},
+            "lines": {"exact_match": LINE_EXACT_MATCH[variant], "edit_similarity": 0.5,
+                      **({"indentation_match": 0.8, "code_edit_similarity": 0.4} if experiment == "vocabulary" else {})},
             "syntax": {"syntax_valid": valid, "indentation_error_rate": 1 - valid},
         }
     return p
@@ -254,6 +255,9 @@ def test_vocabulary_table_names_the_best_vocabulary():
     assert row["measured"]["8192"]["humaneval_cut_by_length"] == 0.4
     assert row["measured"]["8192"]["humaneval_syntax_valid_ended"] == pytest.approx(SYNTAX_VALID["bpe"] + 0.1)
     assert row["measured"]["8192"]["syntax_task_cut_by_length"] is None  # a point from before the cut was kept
+    assert row["measured"]["8192"]["line_indentation_match"] == 0.8
+    assert row["measured"]["8192"]["line_code_edit_similarity"] == 0.4
+    assert row["measured"]["4096"]["line_indentation_match"] is None  # a tokenizers point: from before the parts
     vocabulary = section(study, experiments).split("### Vocabulary")[1]
     assert "| s332k | bpe | 16384 | " in vocabulary
     assert ("- indent at s332k: least test bpb at 8192 ids, by 0.0093 over the runner-up, beyond the seed noise."

@@ -81,13 +81,16 @@ def _code_measures(results: list[dict]) -> list[str]:
 
 
 def _lines(results: list[dict]) -> list[str]:
-    rows = [[r["model"], str(r["summary"]["lines"]), _percent(r["summary"]["exact_match"]),
-             _percent(r["summary"]["edit_similarity"])]
+    # Results from before the indentation and code parts were kept show "–" there.
+    rows = [[r["model"], str(r["summary"]["lines"]),
+             *(_percent(r["summary"].get(score)) for score in ("exact_match", "edit_similarity",
+                                                               "indentation_match", "code_edit_similarity"))]
             for r in results if r["task"] == "lines"]
     if not rows:
         return []
     return ["## Line completion (held-out files)",
-            _table(["model", "lines", "exact match %", "edit similarity %"], rows)]
+            _table(["model", "lines", "exact match %", "edit similarity %", "indentation right %",
+                    "edit similarity after the indentation %"], rows)]
 
 
 def _bpb(results: list[dict]) -> list[str]:

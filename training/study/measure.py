@@ -11,7 +11,7 @@
   own tasks (their result files stay in the run directory). The validity tasks also keep the
   share of samples cut by the token cap and the validity of the rest, and the commonest
   compiler messages of the samples that do not compile (what a tokenizer's invalid code gets
-  wrong).
+  wrong); line completion also keeps its two parts, the indentation and the code after it.
 
 Scoring runs in fp32 whatever the run trained in, so every point is measured alike.
 """
@@ -96,8 +96,8 @@ def _sampled(model, sampled, test_split: str, benchmarks: str | None, eval_dir: 
                       "compile_errors": humaneval["code"]["compile_errors"],
                       **_cut_by_length(humaneval["code"]),
                       "defines_entry_point_rate": humaneval.get("defines_entry_point_rate")},
-        "lines": {"lines": lines["lines"], "exact_match": lines["exact_match"],
-                  "edit_similarity": lines["edit_similarity"]},
+        "lines": {key: lines[key] for key in ("lines", "exact_match", "edit_similarity", "indentation_match",
+                                              "code_edit_similarity")},
         "syntax": {"functions": syntax["functions"], "syntax_valid": syntax["compile_rate"],
                    "indentation_error_rate": syntax["indentation_error_rate"],
                    "compile_errors": syntax["compile_errors"], **_cut_by_length(syntax)},

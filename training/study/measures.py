@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Measure", "MEASURES", "CUT_MEASURES", "MEASURE", "value", "measure_value"]
+__all__ = ["Measure", "MEASURES", "LATER_MEASURES", "MEASURE", "value", "measure_value"]
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,10 @@ MEASURES = (
     Measure("line_exact_match", "line exact match", ("sampled", "lines", "exact_match"), False, 3),
     Measure("line_edit_similarity", "line edit similarity", ("sampled", "lines", "edit_similarity"), False, 3),
 )
-# Kept since the vocabulary runs: how often the token cap cut a sample, and the validity of the
-# samples that ended on their own. Out of MEASURES, over which the tokenizer verdict and its seed
-# noise run: the earlier points lack them.
-CUT_MEASURES = (
+# Kept since the vocabulary runs, so out of MEASURES, over which the tokenizer verdict and its
+# seed noise run (the earlier points lack them): how often the token cap cut a sample and the
+# validity of the samples that ended on their own; and line completion's two parts.
+LATER_MEASURES = (
     Measure("humaneval_cut_by_length", "cut by the token cap (HumanEval samples)",
             ("sampled", "humaneval", "cut_by_length_rate"), True, 3),
     Measure("humaneval_syntax_valid_ended", "syntax valid when ended (HumanEval samples)",
@@ -50,8 +50,11 @@ CUT_MEASURES = (
             ("sampled", "syntax", "cut_by_length_rate"), True, 3),
     Measure("syntax_task_syntax_valid_ended", "syntax valid when ended (syntax task)",
             ("sampled", "syntax", "ended_on_their_own", "syntax_valid"), False, 3),
+    Measure("line_indentation_match", "line indentation right", ("sampled", "lines", "indentation_match"), False, 3),
+    Measure("line_code_edit_similarity", "line edit similarity after the indentation",
+            ("sampled", "lines", "code_edit_similarity"), False, 3),
 )
-MEASURE = {m.key: m for m in (*MEASURES, *CUT_MEASURES)}
+MEASURE = {m.key: m for m in (*MEASURES, *LATER_MEASURES)}
 
 
 def value(x) -> float | None:

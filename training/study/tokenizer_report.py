@@ -275,7 +275,7 @@ def _verdict(runs: dict, seed_noise: dict, seed: int, provisional: bool) -> dict
 
 VOCABULARY_MEASURES = ("humaneval_syntax_valid", "humaneval_cut_by_length", "humaneval_syntax_valid_ended",
                        "syntax_task_syntax_valid", "syntax_task_cut_by_length", "syntax_task_syntax_valid_ended",
-                       "line_edit_similarity")
+                       "line_edit_similarity", "line_indentation_match", "line_code_edit_similarity")
 
 COMPILE_ERROR_TASKS = {"humaneval": "HumanEval samples", "syntax": "the syntax task's completions"}
 
@@ -461,7 +461,9 @@ def _vocabulary_lines(rows: list[dict], noise: dict) -> list[str]:
              "Same FLOPs for every vocabulary: a larger one spends more of them in its embedding and output layer, "
              "so it trains on fewer tokens. \"Cut by the token cap\": samples that reached the cap of new tokens "
              "before ending their function, which then do not parse whatever the tokenizer; \"when ended\": the "
-             "validity of the rest (kept since the vocabulary runs: \"–\" for earlier points). One seed per "
+             "validity of the rest. Line completion's two parts: whether the predicted line's indentation is right, "
+             "and the edit similarity of the code after it. These are kept since the vocabulary runs: \"–\" for "
+             "earlier points. One seed per "
              f"vocabulary: {noise_rule}. \"–\" where a vocabulary's point is missing.", ""]
     findings = [f"- {r['variant']} at {r['size']}: least test bpb at {r['best']} ids, by "
                 f"{fixed(r['margin_to_next'])} over the runner-up{_judged(r['margin_to_next'], half)}."

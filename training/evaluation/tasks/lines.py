@@ -4,7 +4,11 @@ For random non-blank lines of each file (seeded per file), the prompt is the fil
 the start of that line and the model completes one line, indentation included. Scored
 against the real line with trailing whitespace ignored: exact match, and edit
 similarity, 1 - Levenshtein distance / length of the longer line (as in CodeXGLUE's line
-completion task, with Levenshtein in place of a fuzzy-matching library). A line gets at
+completion task, with Levenshtein in place of a fuzzy-matching library). The score is also
+split in two, because a tokenizer with INDENT/DEDENT tokens makes a line's leading whitespace
+one decision where a plain BPE spells it out in spaces, which edit similarity counts character
+by character: whether the indentation is right, and the edit similarity of the code after it.
+A line gets at
 most `LINE_MAX_NEW_TOKENS`; prompts longer than the rest of the context keep their last
 tokens, as an editor's would (the summary counts them).
 """
@@ -20,7 +24,7 @@ from pycodesmall.training.evaluation.generation import Generate, Request, genera
 from pycodesmall.training.evaluation.results import TaskResult
 
 __all__ = ["LINE_MAX_NEW_TOKENS", "LinePrompt", "line_prompts", "levenshtein", "edit_similarity",
-           "evaluate"]
+           "line_scores", "evaluate"]
 
 LINE_MAX_NEW_TOKENS = 48  # longer than all but a few of the corpus's lines
 
@@ -63,6 +67,16 @@ def edit_similarity(prediction: str, target: str) -> float:
     return 1.0 - levenshtein(prediction, target) / longest if longest else 1.0
 
 
+def line_scores(prediction: str, target: str) -> dict:
+    """A predicted line's scores against the real one (both without their line ending)."""
+    prediction, target = prediction.rstrip(), target.rstrip()
+    code, target_code = prediction.lstrip(), target.lstrip()
+    return {"exact_match": prediction == target,
+            "edit_similarity": edit_similarity(prediction, target),
+            "indentation_match": prediction[:len(prediction) - len(code)] == target[:len(target) - len(target_code)],
+            "code_edit_similarity": edit_similarity(code, target_code)}
+
+
 def evaluate(config, generate: Generate, scorer=None) -> TaskResult:
     if not config.corpus:
         raise ValueError("the lines task needs held-out corpus files (--corpus)")
@@ -72,17 +86,14 @@ def evaluate(config, generate: Generate, scorer=None) -> TaskResult:
     completions = generate([prompt.request for prompt in prompts], config.sampling)
     samples = []
     for prompt, prompt_completions in zip(prompts, completions):
-        target = prompt.target.rstrip()
         for index, completion in enumerate(prompt_completions):
             prediction = completion.text.split("\n", 1)[0].rstrip()
             samples.append({"origin": prompt.origin, "sample": index, "target": prompt.target,
                             "prediction": prediction, **completion.record(),
-                            "exact_match": prediction == target,
-                            "edit_similarity": edit_similarity(prediction, target)})
+                            **line_scores(prediction, prompt.target)})
     count = len(samples)
     summary = {"lines": len(prompts), "samples": count,
-               "exact_match": sum(s["exact_match"] for s in samples) / count if count else 0.0,
-               "edit_similarity": sum(s["edit_similarity"] for s in samples) / count
-               if count else 0.0,
+               **{score: sum(s[score] for s in samples) / count if count else 0.0
+                  for score in ("exact_match", "edit_similarity", "indentation_match", "code_edit_similarity")},
                "generation": generation_summary(completions)}
     return TaskResult("lines", summary, samples)
