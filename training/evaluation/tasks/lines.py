@@ -8,9 +8,8 @@ completion task, with Levenshtein in place of a fuzzy-matching library). The sco
 split in two, because a tokenizer with INDENT/DEDENT tokens makes a line's leading whitespace
 one decision where a plain BPE spells it out in spaces, which edit similarity counts character
 by character: whether the indentation is right, and the edit similarity of the code after it.
-A line gets at
-most `LINE_MAX_NEW_TOKENS`; prompts longer than the rest of the context keep their last
-tokens, as an editor's would (the summary counts them).
+A line gets at most `LINE_MAX_NEW_TOKENS`; prompts longer than the rest of the context keep
+their last tokens, as an editor's would (the summary counts them).
 """
 
 from __future__ import annotations
