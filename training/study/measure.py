@@ -106,8 +106,9 @@ def _sampled(model, sampled, test_split: str, benchmarks: str | None, eval_dir: 
 
 def _cut_by_length(code: dict) -> dict:
     """How many samples the token cap cut, and the validity of those that ended on their own: a
-    sample cut mid-block does not parse whatever the tokenizer, so a difference in validity may
-    be one in how often a model ends its function."""
+    sample cut mid-block parses only if the cap fell where its code is complete (most often inside
+    a comment that a greedy completion repeats up to the cap), so a difference in validity may be
+    one in how often a model ends its function."""
     ended = code["ended_on_their_own"]
     rates = {key: ended[rate] if ended["samples"] else None
              for key, rate in (("syntax_valid", "compile_rate"), ("indentation_error_rate", "indentation_error_rate"))}

@@ -460,7 +460,8 @@ def _vocabulary_lines(rows: list[dict], noise: dict) -> list[str]:
     lines = [*markdown_table(header, body),
              "Same FLOPs for every vocabulary: a larger one spends more of them in its embedding and output layer, "
              "so it trains on fewer tokens. \"Cut by the token cap\": samples that reached the cap of new tokens "
-             "before ending their function, which then do not parse whatever the tokenizer; \"when ended\": the "
+             "before ending their function. One parses only if the cap fell where the code so far is complete, most "
+             "often inside a comment that a greedy completion repeats up to the cap; \"when ended\": the "
              "validity of the rest. Line completion's two parts: whether the predicted line's indentation is right, "
              "and the edit similarity of the code after it. These are kept since the vocabulary runs: \"–\" for "
              "earlier points. One seed per "
