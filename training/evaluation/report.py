@@ -9,6 +9,7 @@ import click
 from pycodesmall.training.evaluation.code_measures import IDIOMS
 from pycodesmall.training.evaluation.error_classes import CATEGORIES
 from pycodesmall.training.evaluation.results import RESULTS_ROOT, read_results
+from pycodesmall.training.evaluation.tasks.lines import LINE_SCORES
 
 __all__ = ["render_report", "report_command"]
 
@@ -83,8 +84,7 @@ def _code_measures(results: list[dict]) -> list[str]:
 def _lines(results: list[dict]) -> list[str]:
     # Results from before the indentation and code parts were kept show "–" there.
     rows = [[r["model"], str(r["summary"]["lines"]),
-             *(_percent(r["summary"].get(score)) for score in ("exact_match", "edit_similarity",
-                                                               "indentation_match", "code_edit_similarity"))]
+             *(_percent(r["summary"].get(score)) for score in LINE_SCORES)]
             for r in results if r["task"] == "lines"]
     if not rows:
         return []

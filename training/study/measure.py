@@ -29,6 +29,7 @@ from pycodesmall.training.evaluation.cli import run_evaluation
 from pycodesmall.training.evaluation.config import EvalConfig
 from pycodesmall.training.evaluation.generation import generate_samples
 from pycodesmall.training.evaluation.tasks.humaneval import humaneval_problems
+from pycodesmall.training.evaluation.tasks.lines import LINE_SCORES
 from pycodesmall.training.evaluation.tasks.mbpp import mbpp_problems
 from pycodesmall.training.study.plan import Evaluation, Experiment, Sampled
 
@@ -96,8 +97,7 @@ def _sampled(model, sampled, test_split: str, benchmarks: str | None, eval_dir: 
                       "compile_errors": humaneval["code"]["compile_errors"],
                       **_cut_by_length(humaneval["code"]),
                       "defines_entry_point_rate": humaneval.get("defines_entry_point_rate")},
-        "lines": {key: lines[key] for key in ("lines", "exact_match", "edit_similarity", "indentation_match",
-                                              "code_edit_similarity")},
+        "lines": {key: lines[key] for key in ("lines", *LINE_SCORES)},
         "syntax": {"functions": syntax["functions"], "syntax_valid": syntax["compile_rate"],
                    "indentation_error_rate": syntax["indentation_error_rate"],
                    "compile_errors": syntax["compile_errors"], **_cut_by_length(syntax)},

@@ -22,10 +22,11 @@ from pycodesmall.training.evaluation.benchmark_data import CorpusFile, load_corp
 from pycodesmall.training.evaluation.generation import Generate, Request, generation_summary
 from pycodesmall.training.evaluation.results import TaskResult
 
-__all__ = ["LINE_MAX_NEW_TOKENS", "LinePrompt", "line_prompts", "levenshtein", "edit_similarity",
+__all__ = ["LINE_MAX_NEW_TOKENS", "LINE_SCORES", "LinePrompt", "line_prompts", "levenshtein", "edit_similarity",
            "line_scores", "evaluate"]
 
 LINE_MAX_NEW_TOKENS = 48  # longer than all but a few of the corpus's lines
+LINE_SCORES = ("exact_match", "edit_similarity", "indentation_match", "code_edit_similarity")  # `line_scores`' keys
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,6 @@ def evaluate(config, generate: Generate, scorer=None) -> TaskResult:
     count = len(samples)
     summary = {"lines": len(prompts), "samples": count,
                **{score: sum(s[score] for s in samples) / count if count else 0.0
-                  for score in ("exact_match", "edit_similarity", "indentation_match", "code_edit_similarity")},
+                  for score in LINE_SCORES},
                "generation": generation_summary(completions)}
     return TaskResult("lines", summary, samples)
