@@ -4,7 +4,7 @@ import textwrap
 import pytest
 
 from pycodesmall.training.evaluation.code_measures import (compile_status, idiom_counts,
-                                                           imported_modules, measure_code,
+                                                           ends_in_comment, imported_modules, measure_code,
                                                            module_resolves, pep8_violations)
 
 
@@ -93,3 +93,24 @@ def test_syntax_rates_of_samples_cut_at_the_token_cap_are_also_given_without_the
     assert summary["cut_by_length_rate"] == pytest.approx(1 / 3)
     ended = summary["ended_on_their_own"]
     assert ended["samples"] == 2 and ended["compile_rate"] == 0.5 and ended["indentation_error_rate"] == 0.5
+
+
+def test_a_comment_is_recognised_as_the_end_only_when_it_is_the_last_token():
+    assert ends_in_comment("def f():\n    # loop\n    # loop\n")
+    assert ends_in_comment("x = 1  # trailing")
+    assert not ends_in_comment("x = 1\n# note\ny = 2\n")
+    assert not ends_in_comment("s = '# not a comment'\n\n")
+    assert measure_code("def f():\n    return 1\n    # again")["ends_in_comment"]
+    assert "ends_in_comment" not in measure_code("def f(:\n    # broken\n")  # only for code that compiles
+
+
+def test_cut_samples_that_parse_are_counted_and_those_ending_in_a_comment_apart():
+    from pycodesmall.training.evaluation.tasks.functional import summarise_code
+    measures = [measure_code("def f():\n    x = 1\n    # step\n    # step"),  # cut, parses, in a comment
+                measure_code("def f():\n    x = 1\n    x = 1"),                # cut, parses at a statement
+                measure_code("def f():\n    if x:\n"),                         # cut mid-block
+                measure_code("def f():\n    return 1  # done\n")]              # ended on its own
+    summary = summarise_code(measures, [True, True, True, False])
+    assert summary["cut_by_length_rate"] == pytest.approx(3 / 4)
+    assert summary["cut_and_valid_rate"] == pytest.approx(2 / 4)
+    assert summary["cut_valid_in_comment_rate"] == pytest.approx(1 / 4)

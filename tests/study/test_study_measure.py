@@ -35,11 +35,14 @@ def test_split(tmp_path) -> str:
 def test_the_cut_samples_are_counted_and_left_out_of_the_validity_of_the_rest():
     valid, broken, cut = "def f():\n    return 1\n", "def f(:\n    return 1\n", "def f():\n    if x:\n"
     code = summarise_code([measure_code(c) for c in (valid, broken, cut)], [False, False, True])
-    assert _cut_by_length(code) == {"cut_by_length_rate": pytest.approx(1 / 3), "ended_on_their_own": {
-        "samples": 2, "syntax_valid": 0.5, "indentation_error_rate": 0.0}}
-    only_cut = summarise_code([measure_code(cut)], [True])
-    assert _cut_by_length(only_cut) == {"cut_by_length_rate": 1.0, "ended_on_their_own": {
-        "samples": 0, "syntax_valid": None, "indentation_error_rate": None}}
+    assert _cut_by_length(code) == {"cut_by_length_rate": pytest.approx(1 / 3), "cut_and_valid_rate": 0.0,
+                                    "cut_valid_in_comment_rate": 0.0, "ended_on_their_own": {
+                                        "samples": 2, "syntax_valid": 0.5, "indentation_error_rate": 0.0}}
+    only_cut = summarise_code([measure_code(cut), measure_code("def f():\n    return 1\n    # again")],
+                              [True, True])
+    assert _cut_by_length(only_cut) == {"cut_by_length_rate": 1.0, "cut_and_valid_rate": 0.5,
+                                        "cut_valid_in_comment_rate": 0.5, "ended_on_their_own": {
+                                            "samples": 0, "syntax_valid": None, "indentation_error_rate": None}}
 
 
 def test_sampled_measures_say_how_many_samples_the_token_cap_cut(indent_tokenizer, benchmark_data_dir,

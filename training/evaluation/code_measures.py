@@ -2,7 +2,8 @@
 
 Whether it compiles (and if not, whether indentation was the reason and what the compiler
 said), which idioms it uses (counted from the AST), how many PEP 8 violations it has per
-line (pycodestyle), and whether each imported top-level module can be found. Import
+line (pycodestyle), whether it ends in a comment, and whether each imported top-level module
+can be found. Import
 resolution is static, with `importlib.util.find_spec` in the evaluating interpreter: for a
 top-level name it only searches the path and runs none of the module's code.
 """
@@ -12,11 +13,13 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.util
+import io
 import re
+import tokenize
 import warnings
 
-__all__ = ["compile_status", "compile_error_message", "idiom_counts", "pep8_violations", "imported_modules",
-           "module_resolves", "measure_code", "IDIOMS"]
+__all__ = ["compile_status", "compile_error_message", "idiom_counts", "pep8_violations", "ends_in_comment",
+           "imported_modules", "module_resolves", "measure_code", "IDIOMS"]
 
 IDIOMS = ("comprehensions", "generator_expressions", "decorators", "context_managers",
           "f_strings", "generator_functions")
@@ -100,6 +103,17 @@ def pep8_violations(source: str) -> int:
     return pycodestyle.Checker(lines=lines, quiet=True).check_all()
 
 
+def ends_in_comment(source: str) -> bool:
+    """True if the last token of `source` (which must compile) is a comment: where a greedy
+    completion that repeats a comment line up to its token cap ends, and still parses."""
+    layout = (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+    last = None
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type not in layout:
+            last = token.type
+    return last == tokenize.COMMENT
+
+
 def imported_modules(tree: ast.AST) -> list[str]:
     """Top-level names of absolute imports, in order of appearance, without repeats."""
     names = []
@@ -130,6 +144,6 @@ def measure_code(source: str) -> dict:
     if tree is not None:
         imports = imported_modules(tree)
         measures.update(idioms=idiom_counts(tree), pep8_violations=pep8_violations(source),
-                        imports=imports,
+                        ends_in_comment=ends_in_comment(source), imports=imports,
                         unresolved_imports=[name for name in imports if not module_resolves(name)])
     return measures

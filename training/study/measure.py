@@ -108,9 +108,11 @@ def _cut_by_length(code: dict) -> dict:
     """How many samples the token cap cut, and the validity of those that ended on their own: a
     sample cut mid-block parses only if the cap fell where its code is complete (most often inside
     a comment that a greedy completion repeats up to the cap), so a difference in validity may be
-    one in how often a model ends its function."""
+    one in how often a model ends its function. The cut samples that parse, and those of them that
+    end in a comment, are kept as rates over all samples."""
     ended = code["ended_on_their_own"]
     rates = {key: ended[rate] if ended["samples"] else None
              for key, rate in (("syntax_valid", "compile_rate"), ("indentation_error_rate", "indentation_error_rate"))}
-    return {"cut_by_length_rate": code["cut_by_length_rate"],
+    return {"cut_by_length_rate": code["cut_by_length_rate"], "cut_and_valid_rate": code["cut_and_valid_rate"],
+            "cut_valid_in_comment_rate": code["cut_valid_in_comment_rate"],
             "ended_on_their_own": {"samples": ended["samples"], **rates}}

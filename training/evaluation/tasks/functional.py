@@ -79,7 +79,10 @@ def summarise_code(measures: list[dict], cut_by_length: list[bool] | None = None
     rate over all samples. With `cut_by_length` (one flag per sample: generation stopped at
     its token cap), also the syntax rates of the samples that ended on their own under
     "ended_on_their_own": a completion cut mid-block is an IndentationError or SyntaxError
-    of the cap, not of the model's Python."""
+    of the cap, not of the model's Python. A cut one can also parse, where the cap fell at a
+    complete statement or inside a comment: "cut_and_valid_rate" counts those, and
+    "cut_valid_in_comment_rate" those of them that end in a comment (a greedy completion
+    repeating a comment line up to the cap), each over all samples."""
     total = len(measures)
     valid = [m for m in measures if m["compile"] == "valid"]
     statuses = Counter(m["compile"] for m in measures)
@@ -103,7 +106,11 @@ def summarise_code(measures: list[dict], cut_by_length: list[bool] | None = None
     }
     if cut_by_length is not None:
         ended = summarise_code([m for m, cut in zip(measures, cut_by_length) if not cut])
+        cut_valid = [m for m, cut in zip(measures, cut_by_length) if cut and m["compile"] == "valid"]
         summary["cut_by_length_rate"] = sum(cut_by_length) / total if total else 0.0
+        summary["cut_and_valid_rate"] = len(cut_valid) / total if total else 0.0
+        summary["cut_valid_in_comment_rate"] = (sum(m["ends_in_comment"] for m in cut_valid) / total
+                                                if total else 0.0)
         summary["ended_on_their_own"] = {key: ended[key] for key in (
             "samples", "compile_rate", "indentation_error_rate", "tab_error_rate", "compile_errors")}
     return summary

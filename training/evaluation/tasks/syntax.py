@@ -109,6 +109,7 @@ def evaluate(config, generate: Generate, scorer=None) -> TaskResult:
     summary = {"functions": sum(s["functions"] for s in sources.values()),
                **{key: overall[key] for key in ("samples", "compile_rate", "indentation_error_rate",
                                                 "tab_error_rate", "compile_errors",
-                                                "cut_by_length_rate", "ended_on_their_own")},
+                                                "cut_by_length_rate", "cut_and_valid_rate",
+                                                "cut_valid_in_comment_rate", "ended_on_their_own")},
                "sources": sources}
     return TaskResult("syntax", summary, samples)
