@@ -3,9 +3,8 @@
 Whether it compiles (and if not, whether indentation was the reason and what the compiler
 said), which idioms it uses (counted from the AST), how many PEP 8 violations it has per
 line (pycodestyle), whether it ends in a comment, and whether each imported top-level module
-can be found. Import
-resolution is static, with `importlib.util.find_spec` in the evaluating interpreter: for a
-top-level name it only searches the path and runs none of the module's code.
+can be found. Import resolution is static, with `importlib.util.find_spec` in the evaluating
+interpreter: for a top-level name it only searches the path and runs none of the module's code.
 """
 
 from __future__ import annotations
