@@ -28,6 +28,7 @@ from pycodesmall.training.evaluation.benchmark_data import load_corpus_files
 from pycodesmall.training.evaluation.cli import run_evaluation
 from pycodesmall.training.evaluation.config import EvalConfig
 from pycodesmall.training.evaluation.generation import generate_samples
+from pycodesmall.training.evaluation.tasks.functional import CUT_RATES
 from pycodesmall.training.evaluation.tasks.humaneval import humaneval_problems
 from pycodesmall.training.evaluation.tasks.lines import LINE_SCORES
 from pycodesmall.training.evaluation.tasks.mbpp import mbpp_problems
@@ -113,6 +114,5 @@ def _cut_by_length(code: dict) -> dict:
     ended = code["ended_on_their_own"]
     rates = {key: ended[rate] if ended["samples"] else None
              for key, rate in (("syntax_valid", "compile_rate"), ("indentation_error_rate", "indentation_error_rate"))}
-    return {"cut_by_length_rate": code["cut_by_length_rate"], "cut_and_valid_rate": code["cut_and_valid_rate"],
-            "cut_valid_in_comment_rate": code["cut_valid_in_comment_rate"],
+    return {**{rate: code[rate] for rate in CUT_RATES},
             "ended_on_their_own": {"samples": ended["samples"], **rates}}

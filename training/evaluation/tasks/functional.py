@@ -17,10 +17,12 @@ from pycodesmall.training.evaluation.pass_at_k import (bootstrap_interval, pass_
 from pycodesmall.training.evaluation.results import TaskResult
 from pycodesmall.training.evaluation.sandbox import Checks, Outcome, SandboxLimits, run_programs
 
-__all__ = ["Problem", "evaluate_functional", "score_functional", "summarise_code"]
+__all__ = ["CUT_RATES", "Problem", "evaluate_functional", "score_functional", "summarise_code"]
 
 COMMONEST_MESSAGES = 8  # compiler messages kept by name in a summary
 OTHER_MESSAGES = "(other messages)"
+# the rates over all samples that `summarise_code` adds when it is given which samples the cap cut
+CUT_RATES = ("cut_by_length_rate", "cut_and_valid_rate", "cut_valid_in_comment_rate")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pycodesmall.training.evaluation.benchmark_data import (CorpusFile, load_cor
 from pycodesmall.training.evaluation.code_measures import measure_code
 from pycodesmall.training.evaluation.generation import Generate, Request, generation_summary
 from pycodesmall.training.evaluation.results import TaskResult
-from pycodesmall.training.evaluation.tasks.functional import summarise_code
+from pycodesmall.training.evaluation.tasks.functional import CUT_RATES, summarise_code
 
 __all__ = ["STOP", "FunctionPrompt", "corpus_function_prompts", "humaneval_function_prompts",
            "evaluate"]
@@ -108,8 +108,7 @@ def evaluate(config, generate: Generate, scorer=None) -> TaskResult:
                              [sample["finish_reason"] == "length" for sample in samples])
     summary = {"functions": sum(s["functions"] for s in sources.values()),
                **{key: overall[key] for key in ("samples", "compile_rate", "indentation_error_rate",
-                                                "tab_error_rate", "compile_errors",
-                                                "cut_by_length_rate", "cut_and_valid_rate",
-                                                "cut_valid_in_comment_rate", "ended_on_their_own")},
+                                                "tab_error_rate", "compile_errors", *CUT_RATES,
+                                                "ended_on_their_own")},
                "sources": sources}
     return TaskResult("syntax", summary, samples)
